@@ -1,0 +1,80 @@
+"""A transcript as exporters see it: one media file, its provenance, segments and speakers.
+
+Exporters never query the workspace themselves; :func:`load_transcript` gathers everything
+in one read, so every format writes from the same consistent snapshot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from annotator import __version__
+from annotator.core.model import Codebook, Media, Run, Segment, Speaker
+from annotator.core.store import Workspace, utcnow
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """Everything an export needs, frozen at one moment."""
+
+    media: Media
+    run: Run | None
+    segments: tuple[Segment, ...]
+    speakers: dict[int, Speaker] = field(default_factory=dict)
+    codebook: Codebook | None = None
+    codebook_info: dict[str, str] | None = None
+    tool_version: str = __version__
+    exported_at: str = ""
+
+    def speaker_of(self, seg: Segment) -> Speaker | None:
+        return self.speakers.get(seg.speaker_id) if seg.speaker_id is not None else None
+
+    def speaker_label(self, seg: Segment) -> str | None:
+        sp = self.speaker_of(seg)
+        return sp.label if sp is not None else None
+
+    def tag_label(self, key: str) -> str:
+        return self.codebook.label(key) if self.codebook is not None else key
+
+    def provenance(self) -> dict[str, Any]:
+        """Where this transcript came from: the media hash, the model and its hash, engine
+        versions, every option, the codebook and this tool's version. Written into every
+        export that has room for it."""
+        run = self.run
+        return {
+            "tool": "annotator",
+            "tool_version": self.tool_version,
+            "exported_at": self.exported_at,
+            "media": {
+                "path": self.media.path,
+                "sha256": self.media.sha256,
+                "size": self.media.size,
+                "duration_ms": self.media.duration_ms,
+            },
+            "run": None if run is None else {
+                "id": run.id,
+                "model_id": run.model_id,
+                "model_sha256": run.model_sha256,
+                "engine_versions": run.engine_versions,
+                "options": run.options,
+                "language": run.language,
+                "language_probability": run.language_probability,
+                "created_at": run.created_at,
+                "finished_at": run.finished_at,
+            },
+            "codebook": self.codebook_info,
+        }
+
+
+def load_transcript(ws: Workspace, media_id: int) -> Transcript:
+    """Read one media file's transcript from the workspace in a single snapshot."""
+    with ws.transaction():
+        media = ws.media(media_id)
+        run = ws.current_run(media_id)
+        segments = tuple(ws.segments(media_id))
+        speakers = {sp.id: sp for sp in ws.speakers(media_id)}
+        cb_id = ws.media_codebook(media_id)
+        codebook = ws.load_codebook(cb_id) if cb_id is not None else None
+        info = ws.codebook_info(cb_id) if cb_id is not None else None
+    return Transcript(media, run, segments, speakers, codebook, info, __version__, utcnow())

@@ -1,0 +1,217 @@
+"""The domain model: media, transcription runs, segments, words, speakers and tags.
+
+Everything here is a plain frozen dataclass with times in **integer milliseconds** (conversion
+from the engine's float seconds happens once, in :mod:`annotator.transcribe`). Frozen values
+make snapshots free: the review session keeps "before" and "after" copies of rows for undo and
+for the audit log without defensive copying.
+
+Two layers of text are kept apart on purpose, because these transcripts can become evidence:
+
+- the **machine draft** (:class:`DraftSegment`) is written once by a transcription run and
+  never changed;
+- the **review layer** (:class:`Segment`) starts as a copy of the draft and carries every human
+  decision. ``Segment.machine_text`` is always what the engine said for that span (recomputed
+  from machine words on split/merge, never typed by a person); ``Segment.human_text`` is
+  ``None`` until a reviewer corrects the words. Exports therefore always know which is which.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ReviewState(enum.StrEnum):
+    """Where a segment stands in review. Stored by value in the workspace and in exports."""
+
+    UNREVIEWED = "unreviewed"
+    REVIEWED = "reviewed"
+    VERIFIED = "verified"
+    DISPUTED = "disputed"
+
+
+class TagKind(enum.StrEnum):
+    """The families of codebook entries a segment can carry."""
+
+    AGENCY = "agency"
+    ACTION = "action"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class StreamInfo:
+    """One stream of a media container, as PyAV describes it."""
+
+    index: int
+    kind: str  # "audio", "video", "subtitle", "data"
+    codec: str
+    duration_ms: int | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """A media file, identified by the SHA-256 of its bytes (the path is only where it was)."""
+
+    id: int
+    path: str
+    sha256: str
+    size: int
+    duration_ms: int
+    streams: tuple[StreamInfo, ...] = ()
+    added_at: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One transcription run: which model, which engine, which options, what it detected.
+
+    This is the provenance of every machine word; it is copied into every export.
+    """
+
+    id: int
+    media_id: int
+    model_id: str
+    model_sha256: str
+    engine_versions: dict[str, str]
+    options: dict[str, Any]
+    language: str
+    language_probability: float
+    created_at: str
+    finished_at: str | None = None
+    status: str = "running"  # "running" | "done" | "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """A word with its timing and the engine's probability for it."""
+
+    start_ms: int
+    end_ms: int
+    text: str
+    probability: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start_ms": self.start_ms,
+            "end_ms": self.end_ms,
+            "text": self.text,
+            "probability": self.probability,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Word:
+        return cls(
+            int(data["start_ms"]),
+            int(data["end_ms"]),
+            str(data["text"]),
+            float(data["probability"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DraftSegment:
+    """A segment exactly as the engine produced it. Never modified after insertion."""
+
+    id: int
+    run_id: int
+    index: int
+    start_ms: int
+    end_ms: int
+    text: str
+    words: tuple[Word, ...]
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A segment of the review layer: the draft plus every human decision about it."""
+
+    id: int
+    media_id: int
+    start_ms: int
+    end_ms: int
+    machine_text: str
+    words: tuple[Word, ...] = ()
+    human_text: str | None = None
+    draft_id: int | None = None
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
+    compression_ratio: float | None = None
+    speaker_id: int | None = None
+    tags: tuple[str, ...] = ()  # codebook keys, sorted, unique
+    state: ReviewState = ReviewState.UNREVIEWED
+    note: str = ""
+
+    @property
+    def text(self) -> str:
+        """The text to show and publish: the reviewer's if there is one, else the machine's."""
+        return self.human_text if self.human_text is not None else self.machine_text
+
+    @property
+    def corrected(self) -> bool:
+        """True when a person changed the words the machine produced."""
+        return self.human_text is not None and self.human_text != self.machine_text
+
+    @property
+    def duration_ms(self) -> int:
+        return self.end_ms - self.start_ms
+
+    def min_word_probability(self) -> float | None:
+        """The weakest word's probability, or ``None`` for a segment without machine words."""
+        return min((w.probability for w in self.words), default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Speaker:
+    """A person heard in one media file. ``agency`` is a codebook key (kind agency) or ''."""
+
+    id: int
+    media_id: int
+    label: str
+    role: str = ""
+    agency: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CodebookEntry:
+    """One codebook line: a speaker role, an agency or an action, with a one-key shortcut."""
+
+    kind: str  # "speaker" or a TagKind value
+    key: str
+    label: str
+    description: str = ""
+    shortcut: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Codebook:
+    """A versioned list of codebook entries; stored in the workspace with its SHA-256."""
+
+    name: str
+    version: str
+    entries: tuple[CodebookEntry, ...] = field(default_factory=tuple)
+
+    def of_kind(self, kind: str) -> tuple[CodebookEntry, ...]:
+        return tuple(e for e in self.entries if e.kind == kind)
+
+    def get(self, key: str) -> CodebookEntry | None:
+        for entry in self.entries:
+            if entry.key == key:
+                return entry
+        return None
+
+    def label(self, key: str) -> str:
+        entry = self.get(key)
+        return entry.label if entry is not None else key
+
+
+def words_text(words: tuple[Word, ...] | list[Word]) -> str:
+    """Join machine words the way the engine does (each word carries its leading space)."""
+    return "".join(w.text for w in words).strip()

@@ -1,0 +1,625 @@
+"""The workspace: one SQLite file that holds media, runs, the machine draft and the review layer.
+
+Why SQLite: every reviewer action must be durable the moment it is shown as saved, without
+rewriting a whole file. Each change is one small transaction; WAL mode lets the transcription
+worker write while the review screen reads; ``synchronous=FULL`` makes a committed change
+survive a ``kill -9`` or a power cut.
+
+The schema is versioned with ``PRAGMA user_version`` and upgraded by the ordered list of
+:data:`MIGRATIONS`; to change the schema, append a migration, never edit an old one.
+
+A :class:`Workspace` (one connection) belongs to one thread. A background worker opens its
+own :class:`Workspace` on the same file.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from annotator.core.model import (
+    Codebook,
+    CodebookEntry,
+    DraftSegment,
+    Media,
+    ReviewState,
+    Run,
+    Segment,
+    Speaker,
+    StreamInfo,
+    Word,
+)
+from annotator.errors import NotFoundError, WorkspaceError
+
+DEFAULT_DB = Path("annotator.db")
+
+MIGRATIONS: list[str] = [
+    # 1: initial schema
+    """
+    CREATE TABLE media (
+        id INTEGER PRIMARY KEY,
+        sha256 TEXT NOT NULL UNIQUE,
+        path TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        streams TEXT NOT NULL DEFAULT '[]',
+        added_at TEXT NOT NULL
+    );
+    CREATE TABLE run (
+        id INTEGER PRIMARY KEY,
+        media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE,
+        model_id TEXT NOT NULL,
+        model_sha256 TEXT NOT NULL,
+        engine_versions TEXT NOT NULL,
+        options TEXT NOT NULL,
+        language TEXT NOT NULL DEFAULT '',
+        language_probability REAL NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL DEFAULT 'running'
+    );
+    CREATE TABLE draft_segment (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        start_ms INTEGER NOT NULL,
+        end_ms INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        words TEXT NOT NULL,
+        avg_logprob REAL NOT NULL,
+        no_speech_prob REAL NOT NULL,
+        compression_ratio REAL NOT NULL,
+        UNIQUE (run_id, idx)
+    );
+    CREATE TABLE speaker (
+        id INTEGER PRIMARY KEY,
+        media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE,
+        label TEXT NOT NULL,
+        role TEXT NOT NULL DEFAULT '',
+        agency TEXT NOT NULL DEFAULT '',
+        UNIQUE (media_id, label)
+    );
+    CREATE TABLE segment (
+        id INTEGER PRIMARY KEY,
+        media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE,
+        start_ms INTEGER NOT NULL,
+        end_ms INTEGER NOT NULL,
+        machine_text TEXT NOT NULL,
+        words TEXT NOT NULL DEFAULT '[]',
+        human_text TEXT,
+        draft_id INTEGER REFERENCES draft_segment(id) ON DELETE SET NULL,
+        avg_logprob REAL,
+        no_speech_prob REAL,
+        compression_ratio REAL,
+        speaker_id INTEGER REFERENCES speaker(id) ON DELETE SET NULL,
+        tags TEXT NOT NULL DEFAULT '[]',
+        state TEXT NOT NULL DEFAULT 'unreviewed',
+        note TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX segment_media_start ON segment(media_id, start_ms, id);
+    CREATE TABLE codebook (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        version TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        source TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (name, version, sha256)
+    );
+    CREATE TABLE codebook_entry (
+        codebook_id INTEGER NOT NULL REFERENCES codebook(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        label TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        shortcut TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (codebook_id, key)
+    );
+    CREATE TABLE media_codebook (
+        media_id INTEGER PRIMARY KEY REFERENCES media(id) ON DELETE CASCADE,
+        codebook_id INTEGER NOT NULL REFERENCES codebook(id)
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        ts TEXT NOT NULL,
+        reviewer TEXT NOT NULL,
+        media_id INTEGER REFERENCES media(id) ON DELETE CASCADE,
+        action TEXT NOT NULL,
+        changes TEXT NOT NULL
+    );
+    CREATE INDEX audit_media ON audit(media_id, id);
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def utcnow() -> str:
+    """ISO-8601 UTC timestamp with seconds precision: what every record stores."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _words_json(words: Iterable[Word]) -> str:
+    return json.dumps([w.to_dict() for w in words], ensure_ascii=False)
+
+
+def _words_from(text: str) -> tuple[Word, ...]:
+    return tuple(Word.from_dict(d) for d in json.loads(text))
+
+
+class Workspace:
+    """A connection to one workspace file, with typed reads and small atomic writes."""
+
+    def __init__(self, path: Path | str = DEFAULT_DB) -> None:
+        self.path = Path(path)
+        self._depth = 0
+        try:
+            if self.path.parent and not self.path.parent.exists():
+                raise WorkspaceError(self.path, "folder does not exist")
+            self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self.conn.row_factory = sqlite3.Row
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=FULL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise WorkspaceError(self.path, f"not a usable workspace ({exc})") from exc
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        version = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise WorkspaceError(
+                self.path,
+                f"schema version {version} is newer than this annotator ({SCHEMA_VERSION})",
+            )
+        for number in range(version, SCHEMA_VERSION):
+            self.conn.execute("BEGIN IMMEDIATE")
+            for statement in MIGRATIONS[number].split(";"):
+                if statement.strip():
+                    self.conn.execute(statement)
+            self.conn.execute(f"PRAGMA user_version={number + 1}")
+            self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic, durable change. Nested calls join the outer transaction."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self.conn
+            finally:
+                self._depth -= 1
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    # -- media ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _media(row: sqlite3.Row) -> Media:
+        streams = tuple(StreamInfo(**s) for s in json.loads(row["streams"]))
+        return Media(
+            row["id"], row["path"], row["sha256"], row["size"], row["duration_ms"],
+            streams, row["added_at"],
+        )
+
+    def add_media(
+        self, path: str, sha256: str, size: int, duration_ms: int,
+        streams: Iterable[StreamInfo] = (),
+    ) -> Media:
+        """Register a media file by content hash; an already known hash returns its record
+        (updating the last-seen path)."""
+        streams_json = json.dumps([_stream_dict(s) for s in streams])
+        with self.transaction() as c:
+            row = c.execute("SELECT id FROM media WHERE sha256=?", (sha256,)).fetchone()
+            if row is None:
+                c.execute(
+                    "INSERT INTO media(sha256, path, size, duration_ms, streams, added_at)"
+                    " VALUES (?,?,?,?,?,?)",
+                    (sha256, path, size, duration_ms, streams_json, utcnow()),
+                )
+            else:
+                c.execute("UPDATE media SET path=? WHERE id=?", (path, row["id"]))
+        return self.media_by_sha(sha256)
+
+    def media_by_sha(self, sha256: str) -> Media:
+        row = self.conn.execute("SELECT * FROM media WHERE sha256=?", (sha256,)).fetchone()
+        if row is None:
+            raise NotFoundError("media", sha256)
+        return self._media(row)
+
+    def media(self, media_id: int) -> Media:
+        row = self.conn.execute("SELECT * FROM media WHERE id=?", (media_id,)).fetchone()
+        if row is None:
+            raise NotFoundError("media", media_id)
+        return self._media(row)
+
+    def list_media(self) -> list[Media]:
+        return [self._media(r) for r in self.conn.execute("SELECT * FROM media ORDER BY id")]
+
+    def find_media(self, ref: str) -> Media:
+        """Resolve what a user typed: a numeric id, a sha256 prefix (>= 6 chars), a path or a
+        file name."""
+        if ref.isdigit():
+            try:
+                return self.media(int(ref))
+            except NotFoundError:
+                pass
+        matches: list[Media] = []
+        for m in self.list_media():
+            if (len(ref) >= 6 and m.sha256.startswith(ref.lower())) or m.path == ref:
+                return m
+            if Path(m.path).name == Path(ref).name or str(Path(m.path).resolve()) == str(
+                Path(ref).resolve()
+            ):
+                matches.append(m)
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise NotFoundError("unique media for", ref)
+        raise NotFoundError("media", ref)
+
+    # -- runs and the machine draft -------------------------------------------------------
+
+    @staticmethod
+    def _run(row: sqlite3.Row) -> Run:
+        return Run(
+            row["id"], row["media_id"], row["model_id"], row["model_sha256"],
+            json.loads(row["engine_versions"]), json.loads(row["options"]), row["language"],
+            row["language_probability"], row["created_at"], row["finished_at"], row["status"],
+        )
+
+    def start_run(
+        self, media_id: int, model_id: str, model_sha256: str,
+        engine_versions: dict[str, str], options: dict[str, Any],
+    ) -> Run:
+        with self.transaction() as c:
+            cur = c.execute(
+                "INSERT INTO run(media_id, model_id, model_sha256, engine_versions, options,"
+                " created_at) VALUES (?,?,?,?,?,?)",
+                (media_id, model_id, model_sha256, json.dumps(engine_versions),
+                 json.dumps(options, default=str), utcnow()),
+            )
+            run_id = int(cur.lastrowid or 0)
+        return self.run(run_id)
+
+    def set_run_language(self, run_id: int, language: str, probability: float) -> None:
+        with self.transaction() as c:
+            c.execute(
+                "UPDATE run SET language=?, language_probability=? WHERE id=?",
+                (language, probability, run_id),
+            )
+
+    def finish_run(self, run_id: int, status: str = "done") -> None:
+        with self.transaction() as c:
+            c.execute(
+                "UPDATE run SET status=?, finished_at=? WHERE id=?", (status, utcnow(), run_id)
+            )
+
+    def run(self, run_id: int) -> Run:
+        row = self.conn.execute("SELECT * FROM run WHERE id=?", (run_id,)).fetchone()
+        if row is None:
+            raise NotFoundError("run", run_id)
+        return self._run(row)
+
+    def runs(self, media_id: int) -> list[Run]:
+        rows = self.conn.execute("SELECT * FROM run WHERE media_id=? ORDER BY id", (media_id,))
+        return [self._run(r) for r in rows]
+
+    def current_run(self, media_id: int) -> Run | None:
+        """The latest finished run: the one whose draft the review layer was built from."""
+        row = self.conn.execute(
+            "SELECT * FROM run WHERE media_id=? AND status='done' ORDER BY id DESC LIMIT 1",
+            (media_id,),
+        ).fetchone()
+        return self._run(row) if row else None
+
+    def add_draft(
+        self, run: Run, index: int, start_ms: int, end_ms: int, text: str,
+        words: tuple[Word, ...], avg_logprob: float, no_speech_prob: float,
+        compression_ratio: float,
+    ) -> Segment:
+        """Store one machine segment and its review-layer copy in one transaction, so a
+        reviewer can see it immediately and a crash never leaves one without the other."""
+        with self.transaction() as c:
+            cur = c.execute(
+                "INSERT INTO draft_segment(run_id, idx, start_ms, end_ms, text, words,"
+                " avg_logprob, no_speech_prob, compression_ratio) VALUES (?,?,?,?,?,?,?,?,?)",
+                (run.id, index, start_ms, end_ms, text, _words_json(words), avg_logprob,
+                 no_speech_prob, compression_ratio),
+            )
+            draft_id = int(cur.lastrowid or 0)
+            seg = Segment(
+                0, run.media_id, start_ms, end_ms, text, words, None, draft_id, avg_logprob,
+                no_speech_prob, compression_ratio,
+            )
+            return self.insert_segment(seg)
+
+    def drafts(self, run_id: int) -> list[DraftSegment]:
+        rows = self.conn.execute(
+            "SELECT * FROM draft_segment WHERE run_id=? ORDER BY idx", (run_id,)
+        )
+        return [
+            DraftSegment(
+                r["id"], r["run_id"], r["idx"], r["start_ms"], r["end_ms"], r["text"],
+                _words_from(r["words"]), r["avg_logprob"], r["no_speech_prob"],
+                r["compression_ratio"],
+            )
+            for r in rows
+        ]
+
+    def discard_unfinished_runs(self, media_id: int) -> int:
+        """Remove runs a crash left behind (status 'running'/'failed') and their segments."""
+        with self.transaction() as c:
+            ids = [
+                r["id"] for r in c.execute(
+                    "SELECT id FROM run WHERE media_id=? AND status!='done'", (media_id,)
+                )
+            ]
+            for run_id in ids:
+                c.execute(
+                    "DELETE FROM segment WHERE draft_id IN"
+                    " (SELECT id FROM draft_segment WHERE run_id=?)", (run_id,),
+                )
+                c.execute("DELETE FROM run WHERE id=?", (run_id,))
+        return len(ids)
+
+    def clear_review_layer(self, media_id: int) -> None:
+        """Drop the review layer of a media (used only by a forced re-transcription of a file
+        nobody has reviewed yet; the caller checks that)."""
+        with self.transaction() as c:
+            c.execute("DELETE FROM segment WHERE media_id=?", (media_id,))
+
+    def human_work_count(self, media_id: int) -> int:
+        """How many audit entries (human actions) exist for this media."""
+        row = self.conn.execute(
+            "SELECT COUNT(*) FROM audit WHERE media_id=?", (media_id,)
+        ).fetchone()
+        return int(row[0])
+
+    # -- the review layer -----------------------------------------------------------------
+
+    @staticmethod
+    def _segment(row: sqlite3.Row) -> Segment:
+        return Segment(
+            id=row["id"], media_id=row["media_id"], start_ms=row["start_ms"],
+            end_ms=row["end_ms"], machine_text=row["machine_text"],
+            words=_words_from(row["words"]), human_text=row["human_text"],
+            draft_id=row["draft_id"], avg_logprob=row["avg_logprob"],
+            no_speech_prob=row["no_speech_prob"], compression_ratio=row["compression_ratio"],
+            speaker_id=row["speaker_id"], tags=tuple(json.loads(row["tags"])),
+            state=ReviewState(row["state"]), note=row["note"],
+        )
+
+    _SEGMENT_COLUMNS = (
+        "media_id, start_ms, end_ms, machine_text, words, human_text, draft_id, avg_logprob,"
+        " no_speech_prob, compression_ratio, speaker_id, tags, state, note"
+    )
+
+    @staticmethod
+    def _segment_values(seg: Segment) -> tuple[Any, ...]:
+        return (
+            seg.media_id, seg.start_ms, seg.end_ms, seg.machine_text, _words_json(seg.words),
+            seg.human_text, seg.draft_id, seg.avg_logprob, seg.no_speech_prob,
+            seg.compression_ratio, seg.speaker_id, json.dumps(sorted(set(seg.tags))),
+            str(seg.state), seg.note,
+        )
+
+    def segments(self, media_id: int) -> list[Segment]:
+        rows = self.conn.execute(
+            "SELECT * FROM segment WHERE media_id=? ORDER BY start_ms, id", (media_id,)
+        )
+        return [self._segment(r) for r in rows]
+
+    def segment(self, segment_id: int) -> Segment:
+        row = self.conn.execute("SELECT * FROM segment WHERE id=?", (segment_id,)).fetchone()
+        if row is None:
+            raise NotFoundError("segment", segment_id)
+        return self._segment(row)
+
+    def insert_segment(self, seg: Segment) -> Segment:
+        """Insert a review-layer segment. ``seg.id`` 0 means "allocate"; another id is kept
+        (undo re-inserts a deleted segment under its old id)."""
+        with self.transaction() as c:
+            if seg.id:
+                cur = c.execute(
+                    f"INSERT INTO segment(id, {self._SEGMENT_COLUMNS})"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (seg.id, *self._segment_values(seg)),
+                )
+            else:
+                cur = c.execute(
+                    f"INSERT INTO segment({self._SEGMENT_COLUMNS})"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    self._segment_values(seg),
+                )
+            new_id = int(cur.lastrowid or seg.id)
+        return self.segment(new_id)
+
+    def update_segment(self, seg: Segment) -> None:
+        with self.transaction() as c:
+            cur = c.execute(
+                "UPDATE segment SET media_id=?, start_ms=?, end_ms=?, machine_text=?, words=?,"
+                " human_text=?, draft_id=?, avg_logprob=?, no_speech_prob=?,"
+                " compression_ratio=?, speaker_id=?, tags=?, state=?, note=? WHERE id=?",
+                (*self._segment_values(seg), seg.id),
+            )
+            if cur.rowcount != 1:
+                raise NotFoundError("segment", seg.id)
+
+    def delete_segment(self, segment_id: int) -> None:
+        with self.transaction() as c:
+            c.execute("DELETE FROM segment WHERE id=?", (segment_id,))
+
+    def segment_counts(self, media_id: int) -> tuple[int, int]:
+        """(segments, segments no longer unreviewed) for progress displays."""
+        row = self.conn.execute(
+            "SELECT COUNT(*), SUM(state != 'unreviewed') FROM segment WHERE media_id=?",
+            (media_id,),
+        ).fetchone()
+        return int(row[0]), int(row[1] or 0)
+
+    # -- speakers -------------------------------------------------------------------------
+
+    @staticmethod
+    def _speaker(row: sqlite3.Row) -> Speaker:
+        return Speaker(row["id"], row["media_id"], row["label"], row["role"], row["agency"])
+
+    def speakers(self, media_id: int) -> list[Speaker]:
+        rows = self.conn.execute("SELECT * FROM speaker WHERE media_id=? ORDER BY id", (media_id,))
+        return [self._speaker(r) for r in rows]
+
+    def speaker(self, speaker_id: int) -> Speaker:
+        row = self.conn.execute("SELECT * FROM speaker WHERE id=?", (speaker_id,)).fetchone()
+        if row is None:
+            raise NotFoundError("speaker", speaker_id)
+        return self._speaker(row)
+
+    def insert_speaker(self, sp: Speaker) -> Speaker:
+        with self.transaction() as c:
+            if sp.id:
+                c.execute(
+                    "INSERT INTO speaker(id, media_id, label, role, agency) VALUES (?,?,?,?,?)",
+                    (sp.id, sp.media_id, sp.label, sp.role, sp.agency),
+                )
+                new_id = sp.id
+            else:
+                cur = c.execute(
+                    "INSERT INTO speaker(media_id, label, role, agency) VALUES (?,?,?,?)",
+                    (sp.media_id, sp.label, sp.role, sp.agency),
+                )
+                new_id = int(cur.lastrowid or 0)
+        return self.speaker(new_id)
+
+    def update_speaker(self, sp: Speaker) -> None:
+        with self.transaction() as c:
+            c.execute(
+                "UPDATE speaker SET label=?, role=?, agency=? WHERE id=?",
+                (sp.label, sp.role, sp.agency, sp.id),
+            )
+
+    def delete_speaker(self, speaker_id: int) -> None:
+        with self.transaction() as c:
+            c.execute("DELETE FROM speaker WHERE id=?", (speaker_id,))
+
+    # -- codebooks ------------------------------------------------------------------------
+
+    def save_codebook(self, codebook: Codebook, sha256: str, source: str) -> int:
+        """Store a codebook version (idempotent on name+version+hash); returns its id."""
+        with self.transaction() as c:
+            row = c.execute(
+                "SELECT id FROM codebook WHERE name=? AND version=? AND sha256=?",
+                (codebook.name, codebook.version, sha256),
+            ).fetchone()
+            if row is not None:
+                return int(row["id"])
+            cur = c.execute(
+                "INSERT INTO codebook(name, version, sha256, source, created_at)"
+                " VALUES (?,?,?,?,?)",
+                (codebook.name, codebook.version, sha256, source, utcnow()),
+            )
+            cb_id = int(cur.lastrowid or 0)
+            c.executemany(
+                "INSERT INTO codebook_entry(codebook_id, position, kind, key, label,"
+                " description, shortcut) VALUES (?,?,?,?,?,?,?)",
+                [
+                    (cb_id, i, e.kind, e.key, e.label, e.description, e.shortcut)
+                    for i, e in enumerate(codebook.entries)
+                ],
+            )
+        return cb_id
+
+    def load_codebook(self, codebook_id: int) -> Codebook:
+        row = self.conn.execute("SELECT * FROM codebook WHERE id=?", (codebook_id,)).fetchone()
+        if row is None:
+            raise NotFoundError("codebook", codebook_id)
+        entries = tuple(
+            CodebookEntry(r["kind"], r["key"], r["label"], r["description"], r["shortcut"])
+            for r in self.conn.execute(
+                "SELECT * FROM codebook_entry WHERE codebook_id=? ORDER BY position",
+                (codebook_id,),
+            )
+        )
+        return Codebook(row["name"], row["version"], entries)
+
+    def codebook_info(self, codebook_id: int) -> dict[str, str]:
+        row = self.conn.execute(
+            "SELECT name, version, sha256, created_at FROM codebook WHERE id=?", (codebook_id,)
+        ).fetchone()
+        if row is None:
+            raise NotFoundError("codebook", codebook_id)
+        return dict(row)
+
+    def set_media_codebook(self, media_id: int, codebook_id: int) -> None:
+        with self.transaction() as c:
+            c.execute(
+                "INSERT INTO media_codebook(media_id, codebook_id) VALUES (?,?)"
+                " ON CONFLICT(media_id) DO UPDATE SET codebook_id=excluded.codebook_id",
+                (media_id, codebook_id),
+            )
+
+    def media_codebook(self, media_id: int) -> int | None:
+        row = self.conn.execute(
+            "SELECT codebook_id FROM media_codebook WHERE media_id=?", (media_id,)
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    # -- audit log ------------------------------------------------------------------------
+
+    def append_audit(
+        self, reviewer: str, media_id: int, action: str, changes: list[dict[str, Any]]
+    ) -> int:
+        """Record who did what, with before/after snapshots. Call inside the change's own
+        transaction so the log and the data can never disagree."""
+        with self.transaction() as c:
+            cur = c.execute(
+                "INSERT INTO audit(ts, reviewer, media_id, action, changes) VALUES (?,?,?,?,?)",
+                (utcnow(), reviewer, media_id, action, json.dumps(changes, ensure_ascii=False)),
+            )
+            return int(cur.lastrowid or 0)
+
+    def audit(self, media_id: int) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT * FROM audit WHERE media_id=? ORDER BY id", (media_id,)
+        )
+        return [
+            {
+                "id": r["id"], "ts": r["ts"], "reviewer": r["reviewer"], "action": r["action"],
+                "changes": json.loads(r["changes"]),
+            }
+            for r in rows
+        ]
+
+
+def _stream_dict(s: StreamInfo) -> dict[str, Any]:
+    return {
+        "index": s.index, "kind": s.kind, "codec": s.codec, "duration_ms": s.duration_ms,
+        "sample_rate": s.sample_rate, "channels": s.channels, "width": s.width,
+        "height": s.height,
+    }

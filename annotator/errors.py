@@ -1,0 +1,85 @@
+"""One error hierarchy for the whole tool.
+
+Every error annotator raises on purpose subclasses :class:`AnnotatorError`, so the CLI can
+print one line on stderr (no traceback) and pick an exit code scripts can rely on. Each error
+keeps the offending value (a path, a format name...) as an attribute so callers and tests can
+inspect it without parsing the message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: Exit codes are part of the public interface.
+EXIT_OK = 0
+EXIT_FAILURE = 1  # the job ran, but something (a file, an export) failed
+EXIT_USAGE = 2  # bad arguments; nothing was done
+
+
+class AnnotatorError(Exception):
+    """Base class of every error annotator raises deliberately."""
+
+    exit_code = EXIT_FAILURE
+
+
+class UsageError(AnnotatorError):
+    """The user asked for something that cannot be done as asked."""
+
+    exit_code = EXIT_USAGE
+
+
+class MediaError(AnnotatorError):
+    """A media file is missing, unreadable or cannot be decoded."""
+
+    def __init__(self, path: Path | str, cause: str) -> None:
+        self.path = Path(path)
+        self.cause = cause
+        super().__init__(f"{self.path}: {cause}")
+
+
+class ModelError(AnnotatorError):
+    """A speech model cannot be found, assembled or verified."""
+
+    def __init__(self, model: str, cause: str) -> None:
+        self.model = model
+        self.cause = cause
+        super().__init__(f"model {model!r}: {cause}")
+
+
+class WorkspaceError(AnnotatorError):
+    """The SQLite workspace cannot be opened, migrated or queried."""
+
+    def __init__(self, db: Path | str, cause: str) -> None:
+        self.db = Path(db)
+        self.cause = cause
+        super().__init__(f"{self.db}: {cause}")
+
+
+class NotFoundError(AnnotatorError):
+    """A media file, segment, speaker or tag named by the user does not exist."""
+
+    def __init__(self, what: str, key: object) -> None:
+        self.what = what
+        self.key = key
+        super().__init__(f"no {what} {key!r}")
+
+
+class UnknownFormatError(UsageError):
+    """An export format name that no module in :mod:`annotator.formats` handles."""
+
+    def __init__(self, format_: str) -> None:
+        self.format_ = format_
+        super().__init__(f"unknown export format {format_!r}")
+
+
+class CodebookError(AnnotatorError):
+    """A codebook TOML file is malformed or inconsistent."""
+
+    def __init__(self, source: str, cause: str) -> None:
+        self.source = source
+        self.cause = cause
+        super().__init__(f"codebook {source}: {cause}")
+
+
+class EditError(AnnotatorError):
+    """A review edit that cannot be applied (split outside a segment, empty merge...)."""
