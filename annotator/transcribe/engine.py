@@ -1,0 +1,161 @@
+"""The speech engine: faster-whisper, wrapped so the rest of annotator sees only domain types.
+
+This package is the only place that imports faster-whisper (importing it costs ~0.4 s, so the
+CLI imports this module only when it is about to transcribe). :meth:`Engine.transcribe` is a
+generator, like faster-whisper's own: segments reach the workspace and the UI as they are
+decoded, so a crash or a cancel loses at most the segment in progress.
+
+Float seconds from the engine become integer milliseconds here, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from annotator.core.model import Word
+from annotator.errors import MediaError, ModelError
+from annotator.transcribe.models import DEFAULT_MODEL, ResolvedModel, resolve_model
+
+
+@dataclass(frozen=True)
+class TranscribeOptions:
+    """Options a user can set; all of them are recorded in the run's provenance.
+
+    ``initial_prompt``/hotwords are deliberately absent: measured on tiny.en, a prompt makes it
+    drop whole lines.
+    """
+
+    model: str = DEFAULT_MODEL
+    language: str | None = None
+    beam_size: int = 5
+    word_timestamps: bool = True
+    vad_filter: bool = True
+    compute_type: str = "int8"
+    cpu_threads: int = 0  # 0 = CTranslate2's default (all cores)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def engine_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``WhisperModel.transcribe``."""
+        return {
+            "language": self.language,
+            "beam_size": self.beam_size,
+            "word_timestamps": self.word_timestamps,
+            "vad_filter": self.vad_filter,
+            **self.extra,
+        }
+
+
+@dataclass(frozen=True)
+class EngineSegment:
+    """One decoded segment in domain units."""
+
+    index: int
+    start_ms: int
+    end_ms: int
+    text: str
+    words: tuple[Word, ...]
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """What the engine reports before the first segment: language and the options it used."""
+
+    language: str
+    language_probability: float
+    duration_ms: int
+    options: dict[str, Any]
+
+
+def engine_versions() -> dict[str, str]:
+    """Versions of every package that shapes the output, for provenance."""
+    versions: dict[str, str] = {}
+    for dist in ("faster-whisper", "ctranslate2", "av", "onnxruntime", "tokenizers"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def to_ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+class Engine:
+    """A loaded model plus the options to run it with. Load once per batch."""
+
+    def __init__(self, options: TranscribeOptions | None = None) -> None:
+        self.options = options or TranscribeOptions()
+        self.model: ResolvedModel = resolve_model(self.options.model)
+        from faster_whisper import WhisperModel
+
+        try:
+            self._whisper = WhisperModel(
+                str(self.model.path),  # always a folder: a bare name would try a download
+                device="cpu",
+                compute_type=self.options.compute_type,
+                cpu_threads=self.options.cpu_threads,
+            )
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise ModelError(
+                self.model.model_id, f"cannot load from {self.model.path}: {exc}"
+            ) from exc
+        self.versions = engine_versions()
+
+    def provenance_options(self) -> dict[str, Any]:
+        opts = asdict(self.options)
+        opts["model_path"] = str(self.model.path)
+        return opts
+
+    def transcribe(self, path: Path) -> tuple[EngineInfo, Iterator[EngineSegment]]:
+        """Start decoding ``path``; returns the info and a lazy segment iterator."""
+        try:
+            segments, info = self._whisper.transcribe(str(path), **self.options.engine_kwargs())
+        except Exception as exc:  # PyAV and the engine raise many types for bad input
+            raise MediaError(path, f"cannot decode audio ({type(exc).__name__}: {exc})") from exc
+        used = {
+            "transcription_options": _jsonable(asdict(info.transcription_options)),
+            "vad_options": _jsonable(asdict(info.vad_options)) if info.vad_options else None,
+            "duration_after_vad_ms": to_ms(info.duration_after_vad),
+        }
+        engine_info = EngineInfo(
+            info.language, float(info.language_probability), to_ms(info.duration), used
+        )
+        return engine_info, self._convert(path, segments)
+
+    @staticmethod
+    def _convert(path: Path, segments: Any) -> Iterator[EngineSegment]:
+        index = 0
+        try:
+            for seg in segments:
+                words = tuple(
+                    Word(to_ms(w.start), to_ms(w.end), w.word, float(w.probability))
+                    for w in (seg.words or ())
+                )
+                yield EngineSegment(
+                    index, to_ms(seg.start), to_ms(seg.end), seg.text.strip(), words,
+                    float(seg.avg_logprob), float(seg.no_speech_prob),
+                    float(seg.compression_ratio),
+                )
+                index += 1
+        except Exception as exc:  # a decode error mid-stream: name the file and the cause
+            raise MediaError(
+                path, f"decoding failed mid-stream ({type(exc).__name__}: {exc})"
+            ) from exc
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and value == float("inf"):
+        return "inf"
+    return value
