@@ -118,7 +118,7 @@ def transcribe(
             )
     for r in results:
         if r.status == "failed":
-            err.print(f"error: {escape(r.error or str(r.path))}", markup=True, style="red")
+            _error(r.error or str(r.path))
     _summary(results)
     if any(r.status == "failed" for r in results):
         raise click.exceptions.Exit(EXIT_FAILURE)
@@ -176,13 +176,15 @@ class _BatchProgress:
 
 def _summary(results: Sequence[Any]) -> None:
     table = Table(title="annotator transcribe")
-    for col in ("file", "status", "audio s", "segments", "wall s", "RTF", "exports / error"):
-        table.add_column(col, overflow="fold")
+    table.add_column("file", no_wrap=True)
+    for col in ("status", "audio s", "segments", "wall s", "RTF"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("exports / error", overflow="fold")
     for r in results:
         rtf = f"{r.seconds / (r.audio_ms / 1000):.3f}" if r.status == "done" and r.audio_ms else ""
         detail = ", ".join(str(p) for p in r.exports) if r.status != "failed" else r.error or ""
         table.add_row(
-            escape(str(r.path)), r.status, f"{r.audio_ms / 1000:.1f}", str(r.segments),
+            escape(r.path.name), r.status, f"{r.audio_ms / 1000:.1f}", str(r.segments),
             f"{r.seconds:.1f}", rtf, escape(detail),
         )
     _stdout().print(table)
@@ -208,7 +210,7 @@ def export_cmd(media: tuple[str, ...], format_: str, out: Path, db: Path) -> Non
                     click.echo(str(path))
             except AnnotatorError as exc:
                 failed = True
-                _stderr().print(f"error: {escape(str(exc))}", style="red")
+                _error(str(exc))
     if failed:
         raise click.exceptions.Exit(EXIT_FAILURE)
 
@@ -277,6 +279,11 @@ def review_cmd(
     launch_review(db=db, media=media, reviewer=who, codebook=codebook, model=model, video=video)
 
 
+def _error(message: str) -> None:
+    """One plain line on stderr (never wrapped or styled: scripts grep it)."""
+    click.echo(f"annotator: error: {message}", err=True)
+
+
 def _clock(ms: int) -> str:
     s = ms // 1000
     return f"{s // 3600:d}:{s // 60 % 60:02d}:{s % 60:02d}"
@@ -305,7 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AnnotatorError as exc:
         if debug:
             traceback.print_exc()
-        click.echo(f"annotator: error: {exc}", err=True)
+        _error(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)

@@ -1,0 +1,64 @@
+"""Fixtures shared across the suite.
+
+The real engine with the real bundled model runs once per test session on the demo clip and on
+jfk.flac; every test that needs a transcribed workspace copies that file, so the suite stays
+fast without faking the engine.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support import DEMO, SHARED
+
+from annotator.core.store import Workspace
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the user's cache (model hash results, assembled models) out of tests."""
+    monkeypatch.setenv("ANNOTATOR_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture(scope="session")
+def transcribed_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace holding real transcriptions of the demo clip and (if present) jfk.flac."""
+    from annotator.transcribe.engine import TranscribeOptions
+    from annotator.transcribe.pipeline import run_batch
+
+    db = tmp_path_factory.mktemp("transcribed") / "annotator.db"
+    paths = [DEMO]
+    jfk = SHARED / "jfk.flac"
+    if jfk.exists():
+        paths.append(jfk)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("ANNOTATOR_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+    try:
+        with Workspace(db) as ws:
+            results = run_batch(ws, paths, TranscribeOptions())
+    finally:
+        mp.undo()
+    assert [r.status for r in results] == ["done"] * len(paths), [r.error for r in results]
+    return db
+
+
+@pytest.fixture
+def workspace_copy(transcribed_db: Path, tmp_path: Path) -> Iterator[Workspace]:
+    """A private, writable copy of the transcribed workspace."""
+    target = tmp_path / "annotator.db"
+    with Workspace(transcribed_db) as src:
+        src.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copy(transcribed_db, target)
+    ws = Workspace(target)
+    try:
+        yield ws
+    finally:
+        ws.close()
+
+
+@pytest.fixture
+def demo_media_id(workspace_copy: Workspace) -> int:
+    return workspace_copy.find_media("demo.mp4").id

@@ -1,0 +1,89 @@
+"""The CLI as a callable returning exit codes, and once through ``python -m annotator``."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support import ROOT, shared_file
+
+from annotator.cli import main
+
+
+def test_transcribe_exit_codes_and_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "w.db"
+    good = shared_file("goforward.wav")
+    code = main(["transcribe", str(good), str(tmp_path / "nope.wav"), "--db", str(db)])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "nope.wav: no such file" in err
+    assert "goforward.wav" in out and "done" in out
+    assert err.count("Traceback") == 0
+    # a second run skips the known file and succeeds
+    assert main(["transcribe", str(good), "--db", str(db)]) == 0
+    assert "skipped" in capsys.readouterr().out
+
+
+def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["transcribe"]) == 2
+    assert main(["transcribe", "x.wav", "--beam-size", "0"]) == 2
+    assert main(["transcribe", "x.wav", "--export", "docx", "--db", str(tmp_path / "w")]) == 2
+    assert "unknown export format 'docx'" in capsys.readouterr().err
+    assert main(["list", "--db", str(tmp_path / "absent.db")]) == 2
+    assert not (tmp_path / "w").exists()  # nothing was done
+
+
+def test_folder_input_and_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(shared_file("goforward.wav"), folder / "a.wav")
+    (folder / "readme.txt").write_text("not media")
+    db = tmp_path / "w.db"
+    assert main(["transcribe", str(folder), "--db", str(db)]) == 0
+    capsys.readouterr()
+    assert main(["list", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "a.wav" in out and "0/" in out and "tiny.en" in out
+
+
+def test_models_lists_the_bundled_model(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "tiny.en" in out and "1a5afae06a4db91c" in out
+
+
+def test_bad_workspace_file_is_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "not-a-db.db"
+    db.write_text("hello, I am text" * 100)
+    assert main(["list", "--db", str(db)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("annotator: error:") and "not-a-db.db" in err
+    assert "\n" not in err
+
+
+def test_python_dash_m_help_and_version() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "annotator", "--help"], capture_output=True, text=True,
+        cwd=ROOT, timeout=60,
+    )
+    assert proc.returncode == 0
+    for command in ("transcribe", "export", "list", "models", "review"):
+        assert command in proc.stdout
+
+
+def test_cli_import_is_light() -> None:
+    """Importing the CLI must not pull the speech engine or the UI framework."""
+    code = (
+        "import sys, annotator.cli, annotator.core.store, annotator.core.document;"
+        "bad = [m for m in ('faster_whisper', 'ctranslate2', 'textual') if m in sys.modules];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

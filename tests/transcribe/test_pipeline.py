@@ -1,0 +1,109 @@
+"""Batch behaviour: skipping known files, failures that do not stop the batch, crash recovery."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from support import shared_file
+
+from annotator.core.store import Workspace
+from annotator.errors import MediaError
+from annotator.transcribe.engine import Engine, TranscribeOptions
+from annotator.transcribe.pipeline import run_batch, transcribe_probed
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine(TranscribeOptions())
+
+
+def test_batch_with_missing_and_corrupt_files_finishes_good_ones(
+    tmp_path: Path, engine: Engine
+) -> None:
+    good = shared_file("goforward.wav")
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 500)
+    missing = tmp_path / "missing.wav"
+    with Workspace(tmp_path / "w.db") as ws:
+        results = run_batch(
+            ws, [missing, corrupt, good], TranscribeOptions(), engine_factory=lambda _o: engine
+        )
+        assert [r.status for r in results] == ["failed", "failed", "done"]
+        assert "missing.wav: no such file" in (results[0].error or "")
+        assert "corrupt.mp4" in (results[1].error or "")
+        assert results[2].segments >= 1
+        assert len(ws.list_media()) == 1
+
+
+def test_known_file_is_skipped_and_force_redoes_it(tmp_path: Path, engine: Engine) -> None:
+    clip = tmp_path / "a copy with another name.wav"
+    shutil.copy(shared_file("goforward.wav"), clip)
+    with Workspace(tmp_path / "w.db") as ws:
+        first = run_batch(ws, [clip], TranscribeOptions(), engine_factory=lambda _o: engine)
+        again = run_batch(
+            ws, [shared_file("goforward.wav")], TranscribeOptions(),
+            engine_factory=lambda _o: engine,
+        )
+        assert first[0].status == "done" and again[0].status == "skipped"
+        assert again[0].segments == first[0].segments
+        media = ws.list_media()[0]
+        forced = run_batch(
+            ws, [clip], TranscribeOptions(), force=True, engine_factory=lambda _o: engine
+        )
+        assert forced[0].status == "done"
+        assert len(ws.runs(media.id)) == 2
+        assert len(ws.segments(media.id)) == forced[0].segments  # replaced, not doubled
+
+
+def test_force_never_replaces_reviewed_work(tmp_path: Path, engine: Engine) -> None:
+    clip = shared_file("goforward.wav")
+    with Workspace(tmp_path / "w.db") as ws:
+        run_batch(ws, [clip], TranscribeOptions(), engine_factory=lambda _o: engine)
+        media = ws.list_media()[0]
+        ws.append_audit("ana", media.id, "set_text", [])
+        result = run_batch(
+            ws, [clip], TranscribeOptions(), force=True, engine_factory=lambda _o: engine
+        )[0]
+        assert result.status == "failed" and "already reviewed" in (result.error or "")
+
+
+def test_crash_mid_file_leaves_no_half_run(tmp_path: Path, engine: Engine) -> None:
+    """Segments are committed one by one; an interrupted run is discarded on the next start."""
+    from annotator.core.media import probe
+
+    info = probe(shared_file("jfk.flac"))
+    with Workspace(tmp_path / "w.db") as ws:
+        calls = 0
+
+        def boom(_seg: object) -> None:
+            nonlocal calls
+            calls += 1
+            raise KeyboardInterrupt  # the process is stopped after the first segment
+
+        with pytest.raises(KeyboardInterrupt):
+            transcribe_probed(ws, engine, info, on_segment=boom)
+        media = ws.media_by_sha(info.sha256)
+        assert ws.runs(media.id)[0].status == "failed"
+        assert len(ws.segments(media.id)) == 1  # the committed segment survived
+        _, count = transcribe_probed(ws, engine, info)
+        assert count >= 1 and len(ws.runs(media.id)) == 1
+        assert len(ws.segments(media.id)) == count
+
+
+def test_model_error_is_not_a_file_error(tmp_path: Path) -> None:
+    from annotator.errors import ModelError
+
+    with Workspace(tmp_path / "w.db") as ws, pytest.raises(ModelError):
+        run_batch(ws, [shared_file("goforward.wav")], TranscribeOptions(model=str(tmp_path)))
+
+
+def test_media_error_names_the_file(tmp_path: Path) -> None:
+    from annotator.core.media import probe
+
+    text = tmp_path / "notes.mp3"
+    text.write_text("not audio at all")
+    with pytest.raises(MediaError) as info:
+        probe(text)
+    assert info.value.path == text and "decode" in info.value.cause
