@@ -22,11 +22,39 @@ def shared_file(name: str) -> Path:
     return path
 
 
+_UNITS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen"
+).split()
+_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_SPOKEN = {"mr": "mister", "mrs": "missus", "dr": "doctor", "oh": "zero"}
+
+
+def _number_words(token: str) -> list[str]:
+    """Spell 0-99 as words (the references spell numbers); longer digit runs digit by digit."""
+    n = int(token)
+    if len(token) > 2:
+        return [_UNITS[int(d)] for d in token]
+    if n < 20:
+        return [_UNITS[n]]
+    return [_TENS[n // 10]] + ([_UNITS[n % 10]] if n % 10 else [])
+
+
 def normalise(text: str) -> list[str]:
-    """Lower-case, drop punctuation (keeping in-word apostrophes), split on whitespace."""
+    """Lower-case, drop punctuation (keeping in-word apostrophes), spell numbers, expand
+    common abbreviations, split on whitespace."""
     text = text.lower().replace("—", " ").replace("-", " ")
     text = re.sub(r"[^\w\s']", " ", text)
-    return [w.strip("'") for w in text.split() if w.strip("'")]
+    words: list[str] = []
+    for raw in text.split():
+        word = raw.strip("'")
+        if not word:
+            continue
+        if word.isdigit():
+            words.extend(_number_words(word))
+        else:
+            words.append(_SPOKEN.get(word, word))
+    return words
 
 
 def wer(reference: str, hypothesis: str) -> float:
