@@ -12,13 +12,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import DEMO, SHARED
 
 from annotator.core.store import Workspace
 
+from support import DEMO, SHARED
+
 
 @pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _private_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Keep the user's cache (model hash results, assembled models) out of tests."""
     monkeypatch.setenv("ANNOTATOR_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
 

@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import ROOT, shared_file
 
 from annotator.cli import main
+
+from support import ROOT, shared_file
 
 
 def test_transcribe_exit_codes_and_summary(

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support import DEMO, demo_truth, shared_file, wer
 
 from annotator.core.store import Workspace
 from annotator.transcribe.models import TINY_EN_SHA256
+
+from support import demo_truth, shared_file, wer
 
 # Measured with tiny.en, beam 5, VAD, int8 on 2 cores: demo 0.0, jfk 0.0. Bounds leave about
 # two words of slack on the demo (140 words) and one on jfk (22 words).

@@ -6,12 +6,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from support import shared_file
 
 from annotator.core.store import Workspace
 from annotator.errors import MediaError
 from annotator.transcribe.engine import Engine, TranscribeOptions
 from annotator.transcribe.pipeline import run_batch, transcribe_probed
+
+from support import shared_file
 
 
 @pytest.fixture(scope="module")

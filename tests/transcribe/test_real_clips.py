@@ -11,11 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support import shared_file, wer
 
 from annotator.core.store import Workspace
 from annotator.transcribe.engine import Engine, TranscribeOptions
 from annotator.transcribe.pipeline import run_batch
+
+from support import shared_file, wer
 
 CLIPS = {
     "mister_quilter_1272-128104-0000": 0.06,
