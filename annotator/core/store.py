@@ -477,6 +477,15 @@ class Workspace:
         with self.transaction() as c:
             c.execute("DELETE FROM segment WHERE id=?", (segment_id,))
 
+    def max_row_id(self, table: str) -> int:
+        """The largest id in ``segment`` or ``speaker`` (0 when empty). The review session
+        allocates ids itself, inside its transaction, so that a row keeps one id through
+        undo and redo and the audit log never names two rows with one id in a session."""
+        if table not in ("segment", "speaker"):
+            raise ValueError(f"no id allocation for table {table!r}")
+        row = self.conn.execute(f"SELECT MAX(id) FROM {table}").fetchone()
+        return int(row[0] or 0)
+
     def segment_counts(self, media_id: int) -> tuple[int, int]:
         """(segments, segments no longer unreviewed) for progress displays."""
         row = self.conn.execute(
@@ -567,6 +576,11 @@ class Workspace:
             )
         )
         return Codebook(row["name"], row["version"], entries)
+
+    def codebook_versions(self, name: str) -> set[str]:
+        """Every version stored under a codebook name (to number a local extension)."""
+        rows = self.conn.execute("SELECT version FROM codebook WHERE name=?", (name,))
+        return {str(r[0]) for r in rows}
 
     def codebook_info(self, codebook_id: int) -> dict[str, str]:
         row = self.conn.execute(
