@@ -222,14 +222,14 @@ def list_cmd(db: Path) -> None:
     _require_db(db)
     table = Table(title=f"workspace {escape(str(db))}")
     for col in ("id", "file", "sha256", "duration", "segments", "reviewed", "model"):
-        table.add_column(col, overflow="fold")
+        table.add_column(col, no_wrap=col != "model", overflow="fold")
     with Workspace(db) as ws:
         for m in ws.list_media():
             total, reviewed = ws.segment_counts(m.id)
             run = ws.current_run(m.id)
             pct = f"{reviewed}/{total} ({100 * reviewed / total:.0f}%)" if total else "0/0"
             table.add_row(
-                str(m.id), escape(m.path), m.sha256[:12], _clock(m.duration_ms), str(total), pct,
+                str(m.id), escape(Path(m.path).name), m.sha256[:12], _clock(m.duration_ms), str(total), pct,
                 escape(run.model_id) if run else "not transcribed",
             )
     _stdout().print(table)

@@ -1,0 +1,57 @@
+"""SubRip (SRT): captions for any video player, one cue per segment.
+
+Written with pysubs2. A cue reads ``Speaker label: text`` when the segment has a speaker
+(the label as the reviewer typed it) and just the text otherwise. SRT has no room for
+provenance or tags; use the JSON export for those.
+
+SRT players interpret HTML-like tags (``<i>``, ``<font color=...>``) and ASS override blocks
+(``{\\an8}`` moves a caption to the top of the picture), and pysubs2 turns ``\\N`` into a line
+break, so text goes through :func:`annotator.formats.text.one_line`,
+:func:`~annotator.formats.text.lookalike_markup` (full-width forms U+FF1C, U+FF1E, U+FF5B,
+U+FF5D, U+FF3C, which read the same but are never markup) and
+:func:`~annotator.formats.text.break_timestamps` (a line with two timestamps in it would be read
+as the timing line of a forged cue).
+"""
+
+from __future__ import annotations
+
+import pysubs2
+
+from annotator.core.document import Transcript
+from annotator.core.model import Segment
+from annotator.formats.base import FormatBase
+from annotator.formats.text import break_timestamps, lookalike_markup, one_line
+
+
+def safe_text(text: str) -> str:
+    """Transcript text made inert for SRT (and for pysubs2's SubStation-based model)."""
+    return break_timestamps(lookalike_markup(one_line(text)))
+
+
+def cue_text(transcript: Transcript, seg: Segment) -> str:
+    """The text of one cue: ``label: text`` when a speaker is known."""
+    text = safe_text(seg.text)
+    label = transcript.speaker_label(seg)
+    speaker = safe_text(label) if label is not None else ""
+    return f"{speaker}: {text}" if speaker else text
+
+
+class SrtFormat(FormatBase):
+    """SubRip captions with speaker prefixes."""
+
+    identifier = "srt"
+    extension = ".srt"
+    description = "SubRip captions, 'Speaker: text' per segment"
+
+    @classmethod
+    def to_string(cls, transcript: Transcript) -> str:
+        subs = pysubs2.SSAFile()
+        for seg in transcript.segments:
+            start = max(seg.start_ms, 0)
+            subs.append(
+                pysubs2.SSAEvent(
+                    start=start, end=max(seg.end_ms, start), text=cue_text(transcript, seg)
+                )
+            )
+        text: str = subs.to_string("srt")
+        return text
