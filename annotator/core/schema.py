@@ -1,0 +1,107 @@
+"""The workspace schema, as an ordered list of migrations.
+
+``PRAGMA user_version`` holds how many of these have been applied. To change the schema,
+append a migration; never edit one that has shipped, since existing workspaces (possibly
+holding evidence) were built from it.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: initial schema
+    """
+    CREATE TABLE media (
+        id INTEGER PRIMARY KEY,
+        sha256 TEXT NOT NULL UNIQUE,
+        path TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        streams TEXT NOT NULL DEFAULT '[]',
+        added_at TEXT NOT NULL
+    );
+    CREATE TABLE run (
+        id INTEGER PRIMARY KEY,
+        media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE,
+        model_id TEXT NOT NULL,
+        model_sha256 TEXT NOT NULL,
+        engine_versions TEXT NOT NULL,
+        options TEXT NOT NULL,
+        language TEXT NOT NULL DEFAULT '',
+        language_probability REAL NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL DEFAULT 'running'
+    );
+    CREATE TABLE draft_segment (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        start_ms INTEGER NOT NULL,
+        end_ms INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        words TEXT NOT NULL,
+        avg_logprob REAL NOT NULL,
+        no_speech_prob REAL NOT NULL,
+        compression_ratio REAL NOT NULL,
+        UNIQUE (run_id, idx)
+    );
+    CREATE TABLE speaker (
+        id INTEGER PRIMARY KEY,
+        media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE,
+        label TEXT NOT NULL,
+        role TEXT NOT NULL DEFAULT '',
+        agency TEXT NOT NULL DEFAULT '',
+        UNIQUE (media_id, label)
+    );
+    CREATE TABLE segment (
+        id INTEGER PRIMARY KEY,
+        media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE,
+        start_ms INTEGER NOT NULL,
+        end_ms INTEGER NOT NULL,
+        machine_text TEXT NOT NULL,
+        words TEXT NOT NULL DEFAULT '[]',
+        human_text TEXT,
+        draft_id INTEGER REFERENCES draft_segment(id) ON DELETE SET NULL,
+        avg_logprob REAL,
+        no_speech_prob REAL,
+        compression_ratio REAL,
+        speaker_id INTEGER REFERENCES speaker(id) ON DELETE SET NULL,
+        tags TEXT NOT NULL DEFAULT '[]',
+        state TEXT NOT NULL DEFAULT 'unreviewed',
+        note TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX segment_media_start ON segment(media_id, start_ms, id);
+    CREATE TABLE codebook (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        version TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        source TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (name, version, sha256)
+    );
+    CREATE TABLE codebook_entry (
+        codebook_id INTEGER NOT NULL REFERENCES codebook(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        label TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        shortcut TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (codebook_id, key)
+    );
+    CREATE TABLE media_codebook (
+        media_id INTEGER PRIMARY KEY REFERENCES media(id) ON DELETE CASCADE,
+        codebook_id INTEGER NOT NULL REFERENCES codebook(id)
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        ts TEXT NOT NULL,
+        reviewer TEXT NOT NULL,
+        media_id INTEGER REFERENCES media(id) ON DELETE CASCADE,
+        action TEXT NOT NULL,
+        changes TEXT NOT NULL
+    );
+    CREATE INDEX audit_media ON audit(media_id, id);
+    """,
+]
