@@ -1,0 +1,88 @@
+"""End to end: real transcriptions of the demo clip and jfk.flac exported in all four formats
+through the CLI, then read back with independent parsers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pysubs2
+import pytest
+import webvtt
+
+from annotator.cli import main
+from annotator.core.session import ReviewSession
+from annotator.core.store import Workspace
+from annotator.formats.json_format import load_schema
+
+from support import SHARED
+
+
+def _export(ws: Workspace, media: str, out: Path) -> dict[str, Path]:
+    ws.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    code = main(["export", media, "--format", "json,srt,vtt,ass", "--out", str(out),
+                 "--db", str(ws.path)])
+    assert code == 0
+    return {p.suffix.lstrip("."): p for p in out.iterdir()}
+
+
+@pytest.mark.parametrize("media", ["demo.mp4", "jfk.flac"])
+def test_all_formats_parse_back_with_same_times(
+    workspace_copy: Workspace, tmp_path: Path, media: str
+) -> None:
+    if media == "jfk.flac" and not (SHARED / "jfk.flac").exists():
+        pytest.skip("shared data missing")
+    m = workspace_copy.find_media(media)
+    segments = workspace_copy.segments(m.id)
+    files = _export(workspace_copy, media, tmp_path / "out")
+    assert set(files) == {"json", "srt", "vtt", "ass"}
+
+    data = json.loads(files["json"].read_text())
+    jsonschema.validate(data, load_schema())
+    assert data["provenance"]["media"]["sha256"] == m.sha256
+    assert data["provenance"]["run"]["model_sha256"]
+    assert [(s["start_ms"], s["end_ms"], s["text"]) for s in data["segments"]] == [
+        (s.start_ms, s.end_ms, s.text) for s in segments
+    ]
+
+    srt = pysubs2.load(str(files["srt"]))
+    assert [(e.start, e.end) for e in srt] == [(s.start_ms, s.end_ms) for s in segments]
+    vtt = webvtt.read(str(files["vtt"]))
+    assert [(c.start_time.in_milliseconds(), c.end_time.in_milliseconds()) for c in vtt] == [
+        (s.start_ms, s.end_ms) for s in segments
+    ]
+    ass = [e for e in pysubs2.load(str(files["ass"])) if not e.is_comment]
+    # ASS stores centiseconds: each time within 10 ms of the millisecond original
+    assert len(ass) == len(segments)
+    for event, seg in zip(ass, segments, strict=True):
+        assert abs(event.start - seg.start_ms) <= 10 and abs(event.end - seg.end_ms) <= 10
+
+
+def test_review_tags_and_speakers_reach_every_format(
+    workspace_copy: Workspace, tmp_path: Path
+) -> None:
+    m = workspace_copy.find_media("demo.mp4")
+    session = ReviewSession(workspace_copy, m.id, "tester")
+    first, second = session.segments[0].id, session.segments[1].id
+    officer = session.add_speaker("Officer Diaz", role="officer", agency="local_police")
+    driver = session.add_speaker("Driver")
+    session.set_speaker(first, officer.id)
+    session.set_speaker(second, driver.id)
+    tag = next(e.key for e in session.codebook.entries if e.kind == "action")
+    session.add_tag(first, tag)
+    session.set_text(second, "I am not rolling it down, why did you stop me?")
+    files = _export(workspace_copy, "demo.mp4", tmp_path / "out")
+
+    data = json.loads(files["json"].read_text())
+    seg0, seg1 = data["segments"][0], data["segments"][1]
+    assert seg0["speaker"] == "Officer Diaz" and tag in seg0["tags"]
+    assert seg1["corrected"] and seg1["machine_text"] != seg1["text"]
+    assert pysubs2.load(str(files["srt"]))[0].plaintext.startswith("Officer Diaz: ")
+    vtt = webvtt.read(str(files["vtt"]))
+    assert vtt.captions[0].voice == "Officer Diaz" and vtt.captions[1].voice == "Driver"
+    ass = pysubs2.load(str(files["ass"]))
+    dialogue = [e for e in ass if not e.is_comment]
+    assert dialogue[0].name == "Officer Diaz" and dialogue[0].style != dialogue[1].style
+    comments = [e for e in ass if e.is_comment]
+    assert any(session.codebook.label(tag) in c.plaintext for c in comments)
