@@ -182,7 +182,7 @@ def _summary(results: Sequence[Any]) -> None:
     table.add_column("exports / error", overflow="fold")
     for r in results:
         rtf = f"{r.seconds / (r.audio_ms / 1000):.3f}" if r.status == "done" and r.audio_ms else ""
-        detail = ", ".join(str(p) for p in r.exports) if r.status != "failed" else r.error or ""
+        detail = ", ".join(p.name for p in r.exports) if r.status != "failed" else r.error or ""
         table.add_row(
             escape(r.path.name), r.status, f"{r.audio_ms / 1000:.1f}", str(r.segments),
             f"{r.seconds:.1f}", rtf, escape(detail),
@@ -229,8 +229,8 @@ def list_cmd(db: Path) -> None:
             run = ws.current_run(m.id)
             pct = f"{reviewed}/{total} ({100 * reviewed / total:.0f}%)" if total else "0/0"
             table.add_row(
-                str(m.id), escape(Path(m.path).name), m.sha256[:12], _clock(m.duration_ms), str(total), pct,
-                escape(run.model_id) if run else "not transcribed",
+                str(m.id), escape(Path(m.path).name), m.sha256[:12], _clock(m.duration_ms),
+                str(total), pct, escape(run.model_id) if run else "not transcribed",
             )
     _stdout().print(table)
 

@@ -8,19 +8,18 @@ review layer. That is what makes the guarantees below hold everywhere:
 - **Machine draft and human work stay apart.** Operations write ``human_text``, speakers, tags,
   states and notes; ``machine_text`` and machine words are only ever partitioned (split) or
   joined (merge), never typed.
-- **Everything is audited, and undo cannot disagree with the audit log.** Every operation is
-  expressed the same way: it computes ``before`` and ``after`` snapshots of the rows it touches
-  (:class:`Rows`; ``None`` = row absent). :meth:`ReviewSession._write` checks the workspace
-  still holds ``before`` (so a second reviewer's edit is never silently overwritten), writes
-  ``after`` and appends the audit entry in the same transaction. Undo writes ``before`` over
-  ``after``; redo the reverse; both are audited too. Rows keep their ids through undo and redo.
+- **Everything is audited, and undo cannot disagree with the audit log.** Every operation
+  computes ``before`` and ``after`` snapshots of the rows it touches; persistence, the audit
+  entry, undo and redo all derive from that pair (see :mod:`annotator.core.edits`).
+  :meth:`ReviewSession._write` refuses to overwrite a row changed outside this session. Rows
+  keep their ids through undo and redo.
 - **Fast on long streams.** Segments are kept in memory, sorted by ``(start_ms, id)``; reads
   and navigation never touch the database and an edit writes only the rows it changes.
 
 To add an operation: write a method that builds ``(before, after)`` from the in-memory rows
 (allocate new ids with :meth:`ReviewSession._alloc`) and pass the builder to
 :meth:`ReviewSession._commit`. Persistence, audit, undo and the returned :class:`Change`
-follow by construction. The undo history lives as long as the session object.
+follow by construction.
 
 Do not wrap session calls in an outer ``Workspace.transaction()``: the in-memory state is
 updated after each operation commits.
@@ -28,12 +27,12 @@ updated after each operation commits.
 
 from __future__ import annotations
 
-import dataclasses
 from bisect import insort
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Literal
 
+from annotator.core import edits
 from annotator.core import search as find
 from annotator.core.codebook import (
     KINDS,
@@ -46,67 +45,13 @@ from annotator.core.codebook import (
     validate_codebook,
     with_entry,
 )
+from annotator.core.edits import Builder, Change, Edit, Rows
 from annotator.core.model import Codebook, CodebookEntry, ReviewState, Segment, Speaker, words_text
 from annotator.core.store import Workspace
 from annotator.errors import CodebookError, EditError, NotFoundError, UsageError
 
-
-@dataclass
-class Rows:
-    """The rows one edit touches, as they are on one side of it (``None``: row absent).
-
-    ``codebook`` is the id of the media's codebook when the edit changes which codebook the
-    media uses, else ``None``. ``before`` and ``after`` of one edit have the same keys.
-    """
-
-    segments: dict[int, Segment | None] = field(default_factory=dict)
-    speakers: dict[int, Speaker | None] = field(default_factory=dict)
-    codebook: int | None = None
-
-    def empty(self) -> bool:
-        return not self.segments and not self.speakers and self.codebook is None
-
-
-@dataclass(frozen=True)
-class Edit:
-    """One undoable step: the action, its snapshots and the audit entry that recorded it."""
-
-    action: str
-    before: Rows
-    after: Rows
-    audit_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """What an operation changed, so a UI can repaint only that.
-
-    ``reordered`` means indices may have shifted (a segment was inserted, deleted or its start
-    moved). ``of`` names the action an undo or redo replayed. ``audit_id`` is ``None`` when
-    nothing was written (a no-op edit, an empty undo stack, a refresh).
-    """
-
-    action: str
-    audit_id: int | None = None
-    inserted: tuple[int, ...] = ()
-    updated: tuple[int, ...] = ()
-    deleted: tuple[int, ...] = ()
-    speakers: tuple[int, ...] = ()
-    codebook: bool = False
-    reordered: bool = False
-    of: str = ""
-
-    @property
-    def empty(self) -> bool:
-        return not (self.inserted or self.updated or self.deleted or self.speakers
-                    or self.codebook)
-
-    @property
-    def segment_ids(self) -> tuple[int, ...]:
-        return self.inserted + self.updated + self.deleted
-
-
-Builder = Callable[[], tuple[Rows, Rows]]
+# Rows, Edit, Change and Builder live in annotator.core.edits; re-exported for existing imports.
+__all__ = ["Builder", "Change", "Edit", "ReviewSession", "Rows"]
 
 
 class ReviewSession:
@@ -237,13 +182,13 @@ class ReviewSession:
                 after.speakers[pid] = speakers.get(pid)
         else:
             keys = set(seg_ids)
-            rows = ((k, self._db_segment(k)) for k in keys)
+            rows = ((k, edits.stored_segment(self.ws, k)) for k in keys)
             fresh = {k: s for k, s in rows if s is not None and s.media_id == self.media_id}
         for k in keys:
             before.segments[k], after.segments[k] = self._by_id.get(k), fresh.get(k)
-        _drop_unchanged(before, after)
+        edits.drop_unchanged(before, after)
         self._absorb(before, after)
-        return _change("refresh", None, before, after)
+        return edits.summarize("refresh", None, before, after)
 
     # -- text, state, note ------------------------------------------------------------------
 
@@ -252,7 +197,7 @@ class ReviewSession:
         trimming surrounding whitespace) clears the correction."""
         def build() -> tuple[Rows, Rows]:
             seg = self.segment(seg_id)
-            return _segment_rows([seg], [_with_human(seg, text.strip())])
+            return edits.segment_rows([seg], [_with_human(seg, text.strip())])
         return self._commit("set_text", build)
 
     def set_state(self, seg_ids: int | Iterable[int], state: ReviewState | str) -> Change:
@@ -292,13 +237,13 @@ class ReviewSession:
             label = new_label.strip()
             if label.casefold() != sp.label.casefold() and self._free_label(label) != label:
                 raise EditError(f"another speaker is already called {label!r}")
-            return _speaker_rows(sp, replace(sp, label=label))
+            return edits.speaker_rows(sp, replace(sp, label=label))
         return self._commit("rename_speaker", build)
 
     def set_speaker_agency(self, speaker_id: int, agency_key: str) -> Change:
         def build() -> tuple[Rows, Rows]:
             sp = self.speaker(speaker_id)
-            return _speaker_rows(sp, replace(sp, agency=self._agency(agency_key)))
+            return edits.speaker_rows(sp, replace(sp, agency=self._agency(agency_key)))
         return self._commit("set_speaker_agency", build)
 
     def delete_speaker(self, speaker_id: int) -> Change:
@@ -306,7 +251,7 @@ class ReviewSession:
         def build() -> tuple[Rows, Rows]:
             sp = self.speaker(speaker_id)
             mine = [s for s in self._segments if s.speaker_id == speaker_id]
-            before, after = _segment_rows(mine, [replace(s, speaker_id=None) for s in mine])
+            before, after = edits.segment_rows(mine, [replace(s, speaker_id=None) for s in mine])
             before.speakers[sp.id], after.speakers[sp.id] = sp, None
             return before, after
         return self._commit("delete_speaker", build)
@@ -502,7 +447,7 @@ class ReviewSession:
         link: tuple[int | None, int] | None = None
         with self.ws.transaction():
             before, after = build()
-            _drop_unchanged(before, after)
+            edits.drop_unchanged(before, after)
             if before.empty():
                 return Change(action)
             if self._codebook_id is None:
@@ -515,13 +460,13 @@ class ReviewSession:
         self._absorb(before, after)
         self._undo.append(Edit(action, before, after, audit_id))
         self._redo.clear()
-        return _change(action, audit_id, before, after)
+        return edits.summarize(action, audit_id, before, after)
 
     def _replay(self, action: str, edit: Edit, before: Rows, after: Rows) -> Change:
         with self.ws.transaction():
             audit_id = self._write(action, before, after, of=edit)
         self._absorb(before, after)
-        return _change(action, audit_id, before, after, of=edit.action)
+        return edits.summarize(action, audit_id, before, after, of=edit.action)
 
     def _write(
         self, action: str, before: Rows, after: Rows,
@@ -529,48 +474,10 @@ class ReviewSession:
     ) -> int:
         """Check the workspace still holds ``before``, write ``after``, append the audit entry.
         Must run inside a transaction."""
-        ws = self.ws
-        for sid, row in before.segments.items():
-            if self._db_segment(sid) != row:
-                raise EditError(f"segment {sid} was changed outside this session; reload")
-        for pid, sp in before.speakers.items():
-            if self._db_speaker(pid) != sp:
-                raise EditError(f"speaker {pid} was changed outside this session; reload")
-        if before.codebook is not None and ws.media_codebook(self.media_id) != before.codebook:
-            raise EditError("the media's codebook was changed outside this session; reload")
-        # Order matters for foreign keys: speakers exist before segments point at them and
-        # are removed only after segments stop pointing at them.
-        if after.codebook is not None:
-            ws.set_media_codebook(self.media_id, after.codebook)
-        for pid, sp in after.speakers.items():
-            if sp is not None and before.speakers[pid] is None:
-                ws.insert_speaker(sp)
-            elif sp is not None:
-                ws.update_speaker(sp)
-        for sid, seg in after.segments.items():
-            if seg is None:
-                ws.delete_segment(sid)
-        for sid, seg in after.segments.items():
-            if seg is not None and before.segments[sid] is None:
-                ws.insert_segment(seg)
-            elif seg is not None:
-                ws.update_segment(seg)
-        for pid, sp in after.speakers.items():
-            if sp is None:
-                ws.delete_speaker(pid)
-        changes: list[dict[str, Any]] = []
-        if link is not None:
-            changes.append(self._codebook_change(*link))
-        if before.codebook is not None and after.codebook is not None:
-            changes.append(self._codebook_change(before.codebook, after.codebook))
-        changes += [_row_change("speaker", k, v, after.speakers[k])
-                    for k, v in before.speakers.items()]
-        changes += [_row_change("segment", k, v, after.segments[k])
-                    for k, v in before.segments.items()]
-        if of is not None:
-            for c in changes:
-                c["of"] = {"audit_id": of.audit_id, "action": of.action}
-        return ws.append_audit(self.reviewer, self.media_id, action, changes)
+        edits.check_current(self.ws, self.media_id, before)
+        edits.write_rows(self.ws, self.media_id, before, after)
+        changes = edits.audit_changes(self.ws, self.media_id, before, after, link=link, of=of)
+        return self.ws.append_audit(self.reviewer, self.media_id, action, changes)
 
     def _absorb(self, before: Rows, after: Rows) -> None:
         """Bring the in-memory rows from ``before`` to ``after`` (after a commit)."""
@@ -604,7 +511,7 @@ class ReviewSession:
 
         def build() -> tuple[Rows, Rows]:
             segs = [self.segment(i) for i in ids]
-            return _segment_rows(segs, [fn(s) for s in segs])
+            return edits.segment_rows(segs, [fn(s) for s in segs])
         return build
 
     def _alloc(self, table: Literal["segment", "speaker"]) -> int:
@@ -613,29 +520,11 @@ class ReviewSession:
         self._high[table] = new
         return new
 
-    def _db_segment(self, seg_id: int) -> Segment | None:
-        try:
-            return self.ws.segment(seg_id)
-        except NotFoundError:
-            return None
-
-    def _db_speaker(self, speaker_id: int) -> Speaker | None:
-        try:
-            return self.ws.speaker(speaker_id)
-        except NotFoundError:
-            return None
-
     def _saved_codebook_id(self) -> int:
         if self._codebook_id is not None:
             return self._codebook_id
         source = self._codebook_source or dump_codebook(self._codebook)
         return self.ws.save_codebook(self._codebook, codebook_sha256(source), source)
-
-    def _codebook_change(self, before: int | None, after: int) -> dict[str, Any]:
-        def info(cid: int | None) -> dict[str, Any] | None:
-            return None if cid is None else {"codebook_id": cid, **self.ws.codebook_info(cid)}
-        return {"table": "media_codebook", "id": self.media_id,
-                "before": info(before), "after": info(after)}
 
     def _free_label(self, label: str) -> str:
         """``label`` if no other speaker uses it (ignoring case), else "label 2", "label 3"..."""
@@ -680,23 +569,6 @@ def _ids(seg_ids: int | Iterable[int]) -> list[int]:
     return list(dict.fromkeys(seg_ids))
 
 
-def _segment_rows(old: Sequence[Segment], new: Sequence[Segment]) -> tuple[Rows, Rows]:
-    return Rows({s.id: s for s in old}), Rows({s.id: s for s in new})
-
-
-def _speaker_rows(old: Speaker, new: Speaker) -> tuple[Rows, Rows]:
-    return Rows(speakers={old.id: old}), Rows(speakers={new.id: new})
-
-
-def _drop_unchanged(before: Rows, after: Rows) -> None:
-    for table in ("segments", "speakers"):
-        b, a = getattr(before, table), getattr(after, table)
-        for key in [k for k in b if b[k] == a[k]]:
-            del b[key], a[key]
-    if before.codebook == after.codebook:
-        before.codebook = after.codebook = None
-
-
 def _with_human(seg: Segment, human: str | None) -> Segment:
     """Set the human layer, keeping the rule that a correction never equals the machine."""
     if human is not None and human == seg.machine_text.strip():
@@ -709,50 +581,9 @@ def _tagged(seg: Segment, key: str, present: bool) -> Segment:
     return replace(seg, tags=tuple(sorted(tags)))
 
 
-def _change(
-    action: str, audit_id: int | None, before: Rows, after: Rows, of: str = ""
-) -> Change:
-    inserted = tuple(k for k, v in before.segments.items() if v is None)
-    deleted = tuple(k for k, v in after.segments.items() if v is None)
-    updated = tuple(
-        k for k, v in before.segments.items() if v is not None and after.segments[k] is not None
-    )
-    moved = any(_start(before.segments[k]) != _start(after.segments[k]) for k in updated)
-    return Change(
-        action, audit_id, inserted, updated, deleted, tuple(after.speakers),
-        before.codebook != after.codebook, bool(inserted or deleted or moved), of,
-    )
-
-
-def _start(seg: Segment | None) -> int | None:
-    return seg.start_ms if seg is not None else None
-
-
 def _weaker(
     pick: Callable[[float, float], float], a: float | None, b: float | None
 ) -> float | None:
     if a is None or b is None:
         return a if b is None else b
     return pick(a, b)
-
-
-def _row_dict(row: Segment | Speaker) -> dict[str, Any]:
-    data = {f.name: getattr(row, f.name) for f in dataclasses.fields(row)}
-    if isinstance(row, Segment):
-        data.update(words=[w.to_dict() for w in row.words], tags=list(row.tags),
-                    state=str(row.state))
-    return data
-
-
-def _row_change(
-    table: str, key: int, before: Segment | Speaker | None, after: Segment | Speaker | None
-) -> dict[str, Any]:
-    """An audit record for one row. Inserts and deletes keep the whole row; updates keep the
-    fields that changed, before and after (the others are by definition the same), so tagging
-    a range of a long stream does not copy every machine word into the log."""
-    b = _row_dict(before) if before is not None else None
-    a = _row_dict(after) if after is not None else None
-    if b is not None and a is not None:
-        changed = [name for name in a if a[name] != b[name]]
-        b, a = {n: b[n] for n in changed}, {n: a[n] for n in changed}
-    return {"table": table, "id": key, "before": b, "after": a}
