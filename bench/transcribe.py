@@ -13,6 +13,7 @@ This is a measurement, not a test: these machines are shared and noisy.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -36,10 +37,16 @@ print(n, info.duration)
 """
 
 
-def timed(cmd: list[str]) -> float:
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak resident memory (MiB) of one command."""
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}")
+    return elapsed, usage.ru_maxrss / 1024
 
 
 def main() -> int:
@@ -58,25 +65,30 @@ def main() -> int:
     model_dir = str(resolve_model(args.model).path)  # verify (and cache) outside the timings
     raw_times: list[float] = []
     ann_times: list[float] = []
+    raw_rss: list[float] = []
+    ann_rss: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.repeat):
-            raw_times.append(
-                timed([sys.executable, "-c", RAW, args.file, model_dir, str(args.beam_size)])
-            )
+            raw_cmd = [sys.executable, "-c", RAW, args.file, model_dir, str(args.beam_size)]
+            wall, rss = timed(raw_cmd)
+            raw_times.append(wall)
+            raw_rss.append(rss)
             db = Path(tmp) / f"bench{i}.db"
-            ann_times.append(
-                timed([
-                    sys.executable, "-m", "annotator", "transcribe", args.file,
-                    "--model", args.model, "--beam-size", str(args.beam_size), "--db", str(db),
-                ])
-            )
+            wall, rss = timed([
+                sys.executable, "-m", "annotator", "transcribe", args.file,
+                "--model", args.model, "--beam-size", str(args.beam_size), "--db", str(db),
+            ])
+            ann_times.append(wall)
+            ann_rss.append(rss)
             print(f"run {i + 1}: raw {raw_times[-1]:.2f} s, annotator {ann_times[-1]:.2f} s",
                   file=sys.stderr)
     raw, ann = statistics.median(raw_times), statistics.median(ann_times)
     print(f"file: {args.file} ({audio_s:.1f} s audio), model {args.model}, "
           f"beam {args.beam_size}, runs {args.repeat} (median)")
-    print(f"raw faster-whisper: {raw:.2f} s  RTF {raw / audio_s:.3f}")
-    print(f"annotator transcribe: {ann:.2f} s  RTF {ann / audio_s:.3f}")
+    print(f"raw faster-whisper: {raw:.2f} s  RTF {raw / audio_s:.3f}  "
+          f"peak RSS {max(raw_rss):.0f} MiB")
+    print(f"annotator transcribe: {ann:.2f} s  RTF {ann / audio_s:.3f}  "
+          f"peak RSS {max(ann_rss):.0f} MiB")
     print(f"overhead ratio (annotator / raw): {ann / raw:.3f}  (target <= 1.05)")
     verdict = "met" if ann / audio_s <= 0.08 else "not met"
     print(f"RTF target for tiny.en beam 5: <= 0.08 -> {verdict}")
