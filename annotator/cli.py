@@ -76,6 +76,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--threads", type=click.IntRange(0, 256), default=0,
               help="CPU threads for the engine (0: all cores).")
 @click.option("--no-vad", is_flag=True, help="Do not skip silence with voice activity detection.")
+@click.option("--vad-min-silence", type=click.IntRange(100, 10000), default=2000,
+              show_default=True, metavar="MS",
+              help="Silence that splits speech chunks; lower is faster on clips with silent "
+                   "tails but may merge two speakers' lines into one segment.")
 @click.option("--force", is_flag=True,
               help="Transcribe again files already done (never replaces reviewed work).")
 @click.option("--export", "export_", default="", metavar="FORMATS",
@@ -85,7 +89,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @db_option
 def transcribe(
     inputs: tuple[str, ...], model: str, language: str | None, beam_size: int, threads: int,
-    no_vad: bool, force: bool, export_: str, out: Path, db: Path,
+    no_vad: bool, vad_min_silence: int, force: bool, export_: str, out: Path, db: Path,
 ) -> None:
     """Transcribe audio or video files (or every media file in folders) into the workspace.
 
@@ -99,7 +103,7 @@ def transcribe(
     formats = _formats(export_)
     options = TranscribeOptions(
         model=model, language=language, beam_size=beam_size, vad_filter=not no_vad,
-        cpu_threads=threads,
+        vad_min_silence_ms=vad_min_silence, cpu_threads=threads,
     )
     paths = expand_inputs(list(inputs))
     if not paths:

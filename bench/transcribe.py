@@ -30,7 +30,7 @@ path, model_dir, beam = sys.argv[1], sys.argv[2], int(sys.argv[3])
 model = WhisperModel(model_dir, device="cpu", compute_type="int8", cpu_threads=0)
 segments, info = model.transcribe(
     path, beam_size=beam, word_timestamps=True, vad_filter=True,
-    vad_parameters={"min_silence_duration_ms": 1000},  # annotator's default
+    vad_parameters={"min_silence_duration_ms": 2000},  # annotator's default
 )
 n = sum(1 for _ in segments)
 print(n, info.duration)

@@ -36,10 +36,12 @@ class TranscribeOptions:
     vad_filter: bool = True
     compute_type: str = "int8"
     cpu_threads: int = 0  # 0 = CTranslate2's default (all cores)
-    # faster-whisper's default (2000 ms) leaves sub-second tails that tiny.en decodes as a
-    # full window and hallucinates on, retrying at six temperatures: on the demo clip that
-    # tripled the time. 1000 ms gave the same words on all eight reference clips, 3x faster.
-    vad_min_silence_ms: int = 1000
+    # Silence (ms) that ends a VAD speech chunk; 2000 is faster-whisper's default. Measured on
+    # the demo clip: 2000 keeps one scripted line per segment (23/23) but leaves a sub-second
+    # tail that tiny.en hallucinates on through six temperature retries (RTF ~0.22); 1000 is
+    # 3x faster with the same words but merges two speakers' lines into one segment. Review
+    # needs the segmentation, so the default stays 2000 (--vad-min-silence to change it).
+    vad_min_silence_ms: int = 2000
     extra: dict[str, Any] = field(default_factory=dict)
 
     def engine_kwargs(self) -> dict[str, Any]:

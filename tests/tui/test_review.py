@@ -1,0 +1,335 @@
+"""Drive the real review app on a real transcription of the demo clip and check that every
+decision lands in the workspace (asserting on session and workspace state, not on pixels)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Input
+
+from annotator.core.model import ReviewState
+from annotator.core.session import ReviewSession
+from annotator.core.store import Workspace
+from annotator.tui.screens.help import HelpScreen
+from annotator.tui.screens.picker import PickerScreen
+from annotator.tui.screens.prompt import PromptScreen
+
+from .conftest import AppFactory
+
+SIZE = (120, 35)
+
+
+async def type_into_prompt(pilot: object, text: str) -> None:
+    app = pilot.app  # type: ignore[attr-defined]
+    assert isinstance(app.screen, PromptScreen)
+    app.screen.query_one(Input).value = text
+    await pilot.press("enter")  # type: ignore[attr-defined]
+
+
+async def test_opens_on_the_first_segment(make_app: AppFactory, demo_db: Path,
+                                          demo_ref: str) -> None:
+    app = make_app(demo_db, demo_ref)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert len(app.table.rows) == len(app.session.segments) > 10
+        assert app.table.cursor == 0
+        assert app.detail.segment == app.session.segments[0]
+        assert app.status.reviewed == (0, len(app.session.segments))
+        await pilot.press("j", "j", "k")
+        assert app.table.cursor == 1
+        await pilot.press("G")
+        assert app.table.cursor == len(app.table.rows) - 1
+        await pilot.press("g")
+        assert app.table.cursor == 0
+
+
+async def test_tag_speaker_agency_state_are_saved(make_app: AppFactory, demo_db: Path,
+                                                  demo_ref: str) -> None:
+    app = make_app(demo_db, demo_ref)
+    async with app.run_test(size=SIZE) as pilot:
+        first = app.table.current
+        assert first is not None
+        await pilot.press("t")
+        assert app.chord is not None  # the choices show in place of the detail pane
+        await pilot.press("question_mark")  # not a choice: ignored, still waiting
+        assert app.chord is not None and not isinstance(app.screen, HelpScreen)
+        await pilot.press("v")  # verbal order
+        assert app.chord is None
+        await pilot.press("a", "l")  # local police
+        await pilot.press("s", "o")  # officer
+        await pilot.press("r")  # reviewed, moves on
+        assert app.table.cursor == 1
+        seg = app.session.segment(first.id)
+        assert seg.tags == ("local_police", "verbal_order")
+        assert seg.state is ReviewState.REVIEWED
+        assert app.session.speaker_label(seg) == "Officer"
+        assert app.status.saved.startswith("saved")
+        assert app.status.reviewed[0] == 1
+        # toggling the same tag again removes it
+        await pilot.press("k", "t", "v")
+        assert app.session.segment(first.id).tags == ("local_police",)
+    with Workspace(demo_db) as ws:
+        stored = ws.segment(first.id)
+        assert stored.tags == ("local_police",)
+        assert stored.state is ReviewState.REVIEWED
+        assert ws.speaker(stored.speaker_id or 0).label == "Officer"
+
+
+async def test_edit_text_keeps_machine_draft(make_app: AppFactory, demo_db: Path,
+                                             demo_ref: str) -> None:
+    app = make_app(demo_db, demo_ref)
+    async with app.run_test(size=SIZE) as pilot:
+        seg = app.table.current
+        assert seg is not None
+        await pilot.press("e")
+        assert isinstance(app.screen, PromptScreen)
+        assert app.screen.query_one(Input).value == seg.text
+        await type_into_prompt(pilot, "Driver, roll your window down. Right now!")
+        edited = app.session.segment(seg.id)
+        assert edited.human_text == "Driver, roll your window down. Right now!"
+        assert edited.machine_text == seg.machine_text
+        assert app.detail.segment == edited
+        # escape cancels without a change
+        await pilot.press("e", "escape")
+        assert app.session.segment(seg.id) == edited
+
+
+async def test_split_merge_and_undo_redo(make_app: AppFactory, demo_db: Path,
+                                         demo_ref: str) -> None:
+    app = make_app(demo_db, demo_ref)
+    async with app.run_test(size=SIZE) as pilot:
+        seg = app.table.current
+        assert seg is not None and len(seg.words) >= 4
+        count = len(app.session.segments)
+        await pilot.press("S")
+        cut = app.screen.cut  # type: ignore[attr-defined]
+        await pilot.press("right", "enter")
+        assert len(app.session.segments) == len(app.table.rows) == count + 1
+        first, second = app.session.segments[0], app.session.segments[1]
+        assert first.id == seg.id and first.words == seg.words[: cut + 1]
+        assert second.words == seg.words[cut + 1 :]
+        assert app.table.current == first
+        await pilot.press("J")  # join back
+        assert len(app.table.rows) == count
+        assert app.session.segment(seg.id).words == seg.words
+        await pilot.press("z")  # undo the merge
+        assert len(app.table.rows) == count + 1
+        await pilot.press("z")  # undo the split
+        assert len(app.table.rows) == count
+        assert app.session.segment(seg.id) == seg
+        await pilot.press("Z")  # redo the split
+        assert len(app.table.rows) == count + 1
+
+
+async def test_nudges_move_edges(make_app: AppFactory, demo_db: Path, demo_ref: str) -> None:
+    app = make_app(demo_db, demo_ref)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("j")
+        seg = app.table.current
+        assert seg is not None
+        await pilot.press("left_square_bracket", "right_curly_bracket")
+        assert app.session.segment(seg.id).start_ms == seg.start_ms - 100 + 1000
+        await pilot.press("minus", "plus")
+        assert app.session.segment(seg.id).end_ms == seg.end_ms - 100 + 1000
+        assert app.table.current is not None and app.table.current.id == seg.id
+        await pilot.press("z", "z", "z", "z")
+        assert app.session.segment(seg.id) == seg
+
+
+async def test_search_and_find_again(make_app: AppFactory, demo_db: Path,
+                                     demo_ref: str) -> None:
+    app = make_app(demo_db, demo_ref)
+    async with app.run_test(size=SIZE) as pilot:
+        hits = [i for i, s in enumerate(app.session.segments) if "warrant" in s.text.lower()]
+        assert len(hits) >= 2
+        await pilot.press("slash")
+        await type_into_prompt(pilot, "warrant")
+        assert app.table.cursor == hits[0]
+        await pilot.press("n")
+        assert app.table.cursor == hits[1]
+        await pilot.press("N")
+        assert app.table.cursor == hits[0]
+        # tags and speakers are searched too
+        await pilot.press("g", "o", "k")  # key moment (other tag) on the first segment
+        await pilot.press("G", "slash")
+        await type_into_prompt(pilot, "key moment")
+        assert app.table.cursor == 0
+
+
+async def test_range_assign_and_rename_everywhere(make_app: AppFactory, demo_db: Path,
+                                                  demo_ref: str) -> None:
+    app = make_app(demo_db, demo_ref)
+    async with app.run_test(size=SIZE) as pilot:
+        ids = [s.id for s in app.session.segments[:3]]
+        await pilot.press("V", "j", "j")
+        assert [s.id for s in app.table.selected()] == ids
+        await pilot.press("t", "w")  # window broken, on all three
+        await pilot.press("V", "k", "k")  # new mark from the third back to the first
+        await pilot.press("s", "f")  # federal agent
+        assert len(app.table.selected()) == 1  # the mark is cleared after use
+        for seg_id in ids:
+            seg = app.session.segment(seg_id)
+            assert "window_broken" in seg.tags
+            assert app.session.speaker_label(seg) == "Federal agent"
+        await pilot.press("R")
+        await type_into_prompt(pilot, "Agent Doe")
+        assert {app.session.speaker_label(app.session.segment(i)) for i in ids} == {"Agent Doe"}
+        assert all(app.table.cells(i)[2].plain == "Agent Doe" for i in range(3))
+        # shift+down extends a range too
+        await pilot.press("g", "shift+down", "shift+down", "x")
+        assert len(app.table.selected()) == 1
+
+
+async def test_new_speaker_and_new_tag_from_the_ui(make_app: AppFactory, demo_db: Path,
+                                                   demo_ref: str) -> None:
+    app = make_app(demo_db, demo_ref)
+    async with app.run_test(size=SIZE) as pilot:
+        seg = app.table.current
+        assert seg is not None
+        await pilot.press("s", "plus")
+        await type_into_prompt(pilot, "Neighbour across the street")
+        assert app.session.speaker_label(app.session.segment(seg.id)) == (
+            "Neighbour across the street")
+        await pilot.press("o", "plus")
+        await type_into_prompt(pilot, "Dog barking")
+        entry = app.session.codebook.get("dog_barking")
+        assert entry is not None and entry.kind == "other"
+        assert "dog_barking" in app.session.segment(seg.id).tags
+    with Workspace(demo_db) as ws:
+        media_id = app.session.media_id
+        cb_id = ws.media_codebook(media_id)
+        assert cb_id is not None
+        assert ws.load_codebook(cb_id).get("dog_barking") is not None
+
+
+async def test_filter_view(make_app: AppFactory, demo_db: Path, demo_ref: str) -> None:
+    app = make_app(demo_db, demo_ref)
+    async with app.run_test(size=SIZE) as pilot:
+        total = len(app.table.rows)
+        await pilot.press("r", "r")  # two reviewed
+        await pilot.press("f", "u")
+        assert len(app.table.rows) == total - 2
+        assert all(s.state is ReviewState.UNREVIEWED for s in app.table.rows)
+        assert "filter" in app.status.activity
+        await pilot.press("f", "minus")
+        assert len(app.table.rows) == total
+
+
+async def test_next_unreviewed_low_confidence_and_tag(make_app: AppFactory, demo_db: Path,
+                                                      demo_ref: str) -> None:
+    app = make_app(demo_db, demo_ref)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r", "r", "g", "u")
+        assert app.table.cursor == 2
+        await pilot.press("j", "j", "t", "s", "g", "number_sign")
+        picker = app.screen
+        assert isinstance(picker, PickerScreen)
+        key = next(c.key for c in picker.choices if c.value == "strike_on_vehicle")
+        await pilot.press(key)
+        assert app.table.cursor == 4
+        from annotator.core.search import is_low_confidence
+
+        low = [i for i, s in enumerate(app.table.rows) if is_low_confidence(s)]
+        if low:
+            await pilot.press("g", "c")
+            assert app.table.cursor == next((i for i in low if i > 0), low[0])
+
+
+async def test_help_lists_every_binding(make_app: AppFactory, demo_db: Path,
+                                        demo_ref: str) -> None:
+    from annotator.tui.bindings import APP_BINDINGS
+
+    app = make_app(demo_db, demo_ref)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        listed = {b.id for _, group in app.screen.sections for b in group}
+        assert {b.id for b in APP_BINDINGS} <= listed
+        assert "table.mark" in listed
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_binding_ids_are_unique() -> None:
+    from annotator.tui.bindings import APP_BINDINGS
+    from annotator.tui.widgets.segment_table import SegmentTable
+
+    ids = [b.id for b in APP_BINDINGS] + [b.id for b in SegmentTable.BINDINGS]  # type: ignore[union-attr]
+    assert None not in ids and len(ids) == len(set(ids))
+
+
+async def test_everything_persists_across_a_restart(make_app: AppFactory, demo_db: Path,
+                                                    demo_ref: str) -> None:
+    app = make_app(demo_db, demo_ref, reviewer="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        seg = app.session.segments[1]
+        await pilot.press("j", "t", "s", "d", "m")
+        await type_into_prompt(pilot, "window hit twice")
+        await pilot.press("e")
+        await type_into_prompt(pilot, "Corrected words")
+        before = app.session.segment(seg.id)
+        count = len(app.session.segments)
+        await pilot.press("q")
+    assert before.tags == ("strike_on_vehicle",)
+    assert before.state is ReviewState.DISPUTED
+    # a new process: fresh connection, fresh session, fresh app
+    app2 = make_app(demo_db, demo_ref, reviewer="bob")
+    async with app2.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        again = app2.session.segment(seg.id)
+        assert again == before
+        assert again.note == "window hit twice" and again.human_text == "Corrected words"
+        assert len(app2.table.rows) == count
+    with Workspace(demo_db) as ws:
+        session = ReviewSession(ws, int(demo_ref), "carol")
+        assert session.segment(seg.id) == before
+        actions = [entry["action"] for entry in ws.audit(int(demo_ref))]
+        assert actions.count("add_tag") == 1 and "set_note" in actions
+        assert {entry["reviewer"] for entry in ws.audit(int(demo_ref))} == {"alice"}
+
+
+async def test_insert_delete_and_undo(make_app: AppFactory, demo_db: Path,
+                                      demo_ref: str) -> None:
+    app = make_app(demo_db, demo_ref)
+    async with app.run_test(size=SIZE) as pilot:
+        count = len(app.session.segments)
+        first = app.session.segments[0]
+        await pilot.press("i")
+        await type_into_prompt(pilot, "(inaudible shouting)")
+        assert len(app.table.rows) == count + 1
+        new = app.table.current
+        assert new is not None and new.human_text == "(inaudible shouting)"
+        assert new.machine_text == "" and new.start_ms == first.end_ms
+        await pilot.press("D")
+        assert len(app.table.rows) == count
+        await pilot.press("z")
+        assert len(app.table.rows) == count + 1
+        assert app.table.current is not None and app.table.current.id == new.id
+
+
+async def test_quit_asks_twice_while_transcribing(make_app: AppFactory, demo_db: Path,
+                                                  demo_ref: str) -> None:
+    app = make_app(demo_db, demo_ref)
+    async with app.run_test(size=SIZE) as pilot:
+        app.transcribing = True  # as while the worker runs (see test_workers for the real one)
+        await pilot.press("q")
+        assert not app._exit
+        await pilot.press("q")
+        assert app._exit
+
+
+async def test_keys_can_be_remapped_by_binding_id(make_app: AppFactory, demo_db: Path,
+                                                  demo_ref: str, tmp_path: Path) -> None:
+    from annotator.tui.launch import load_keymap
+
+    keymap_file = tmp_path / "keymap.toml"
+    keymap_file.write_text('"edit.text" = "f2"\n"review.reviewed" = "ctrl+r,r"\n')
+    keymap = load_keymap(keymap_file)
+    app = make_app(demo_db, demo_ref, keymap=keymap)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2")
+        assert isinstance(app.screen, PromptScreen)
+        await pilot.press("escape", "ctrl+r")
+        assert app.session.segments[0].state is ReviewState.REVIEWED
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen) and app.screen.keymap["edit.text"] == "f2"

@@ -1,0 +1,131 @@
+"""Untrusted text shows literally; the app works without mpv; playback-follow; launch errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rich.text import Text
+
+from annotator.core.session import ReviewSession
+from annotator.core.store import Workspace
+from annotator.errors import MediaError, NotFoundError, UsageError
+from annotator.tui.display import detail_text
+from annotator.tui.launch import launch_review
+from annotator.tui.playback import Playback
+
+from .builders import add_transcript
+from .conftest import AppFactory
+
+HOSTILE = [
+    "[bold red]x[/]",
+    "\x1b[31mred\x1b[0m alert \x07",
+    "[link=https://evil.example]click[/link] :smile:",
+    "plain words",
+]
+
+
+def no_style(text: Text) -> bool:
+    return not text.style and not text.spans
+
+
+async def test_markup_and_control_codes_show_literally(make_app: AppFactory,
+                                                       tmp_path: Path) -> None:
+    db = tmp_path / "hostile.db"
+    with Workspace(db) as ws:
+        media = add_transcript(ws, "hostile.mp4", HOSTILE)
+        session = ReviewSession(ws, media.id, "setup")
+        boss = session.add_speaker("[b]boss[/b]\x1b]0;title\x07")
+        session.set_speaker([s.id for s in session.segments], boss.id)
+        session.set_note(session.segments[0].id, "[red]note[/red]")
+    app = make_app(db, str(media.id))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        rows = [app.table.cells(i) for i in range(len(HOSTILE))]
+        texts = [cells[5] for cells in rows]
+        assert texts[0].plain == "[bold red]x[/]"
+        assert texts[1].plain == "red alert"
+        assert texts[2].plain == "[link=https://evil.example]click[/link] :smile:"
+        assert all(no_style(t) for t in texts)
+        speaker = rows[0][2]
+        assert speaker.plain == "[b]boss[/b]" and no_style(speaker)
+        # every drawn line is free of escape characters
+        for y in range(len(HOSTILE) + 1):
+            strip = app.table.render_line(y)
+            assert "\x1b" not in strip.text and "\x07" not in strip.text
+        detail = detail_text(app.session.segments[0], app.session.speakers,
+                             app.session.codebook)
+        assert "[bold red]x[/]" in detail.plain and "[red]note[/red]" in detail.plain
+        assert "\x1b" not in detail.plain
+
+
+async def test_without_mpv_the_app_works_and_says_how_to_install(
+    make_app: AppFactory, demo_db: Path, demo_ref: str
+) -> None:
+    app = make_app(demo_db, demo_ref)
+    messages: list[str] = []
+    notify = app.notify
+
+    def record(message: str, **kwargs: object) -> None:
+        messages.append(message)
+        notify(message, **kwargs)  # type: ignore[arg-type]
+
+    app.notify = record  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.pause()
+        assert app.player is None and app.player_state == "none"
+        assert sum("mpv" in m for m in messages) == 1
+        assert any("apt-get install mpv" in m for m in messages)
+        await pilot.press("enter", "space", "right", "p", "3")  # disabled, harmless
+        assert app.player is None
+        await pilot.press("t", "v")  # reviewing still works
+        assert app.table.current is not None and "verbal_order" in app.table.current.tags
+        assert sum("mpv" in m for m in messages) == 1
+
+
+async def test_playing_segment_follows_the_player(make_app: AppFactory, demo_db: Path,
+                                                  demo_ref: str) -> None:
+    app = make_app(demo_db, demo_ref)
+    async with app.run_test(size=(120, 35)) as pilot:
+        target = app.session.segments[5]
+        app.post_message(Playback.Position(target.start_ms + 10))
+        await pilot.pause()
+        assert app.table.cursor == 5
+        assert app.table.playing_id == target.id
+        assert app.status.position_ms == target.start_ms + 10
+        await pilot.press("L")  # follow off: the marker moves, the cursor stays
+        later = app.session.segments[7]
+        app.post_message(Playback.Position(later.start_ms + 10))
+        await pilot.pause()
+        assert app.table.cursor == 5 and app.table.playing_id == later.id
+
+
+def test_launch_errors_are_annotator_errors(tmp_path: Path, demo_db: Path) -> None:
+    with pytest.raises(UsageError):
+        launch_review(db=tmp_path / "none.db", media="demo.mp4", reviewer="x")
+    with pytest.raises(NotFoundError):
+        launch_review(db=demo_db, media="no-such-thing.mp4", reviewer="x")
+    with Workspace(demo_db) as ws:  # known media, never transcribed, file gone
+        ws.add_media(str(tmp_path / "gone.mp4"), "f" * 64, 10, 1000)
+    with pytest.raises(MediaError):
+        launch_review(db=demo_db, media="gone.mp4", reviewer="x")
+
+
+async def test_codebook_option_is_installed_for_the_media(make_app: AppFactory, demo_db: Path,
+                                                          demo_ref: str, tmp_path: Path) -> None:
+    toml = tmp_path / "mine.toml"
+    toml.write_text(
+        'name = "my-org"\nversion = "2.0"\n\n'
+        '[actions.kettle]\nlabel = "[b]Kettling[/b]"\nshortcut = "k"\n',
+        encoding="utf-8",
+    )
+    app = make_app(demo_db, demo_ref, codebook=toml)
+    async with app.run_test(size=(120, 35)) as pilot:
+        assert app.session.codebook.name == "my-org"
+        await pilot.press("t", "k")
+        assert app.table.current is not None and app.table.current.tags == ("kettle",)
+        tags = app.table.cells(0)[4]
+        assert tags.plain == "[b]Kettling[/b]" and no_style(tags)
+    with Workspace(demo_db) as ws:
+        cb_id = ws.media_codebook(int(demo_ref))
+        assert cb_id is not None and ws.load_codebook(cb_id).version == "2.0"

@@ -1,0 +1,91 @@
+"""Thread workers: live transcription into the open app, export, real mpv playback."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from annotator.core.store import Workspace
+from annotator.tui.screens.export import ExportScreen
+
+from .conftest import AppFactory
+from support import DEMO, shared_file
+
+
+async def test_new_file_is_transcribed_while_the_app_is_open(make_app: AppFactory,
+                                                             tmp_path: Path) -> None:
+    clip = tmp_path / "goforward.wav"
+    shutil.copy(shared_file("goforward.wav"), clip)
+    db = tmp_path / "live.db"
+    app = make_app(db, str(clip))
+    seen: list[int] = []
+    async with app.run_test(size=(120, 35)) as pilot:
+        assert app.transcribe_job is not None
+        assert "transcribing" in app.status.activity
+        deadline = time.monotonic() + 60
+        while app.transcribe_job is not None and time.monotonic() < deadline:
+            seen.append(len(app.table.rows))
+            await pilot.pause(0.05)
+        assert app.transcribe_job is None, app.status.activity
+        assert app.table.rows and app.table.rows == list(app.session.segments)
+        assert "forward" in " ".join(s.text.lower() for s in app.table.rows)
+        assert app.status.reviewed == (0, len(app.table.rows))
+        await pilot.press("t", "v")
+    with Workspace(db) as ws:
+        media = ws.find_media("goforward.wav")
+        run = ws.current_run(media.id)
+        assert run is not None and run.status == "done"
+        assert "verbal_order" in ws.segments(media.id)[0].tags
+
+
+async def test_export_writes_files_with_the_review(make_app: AppFactory, demo_db: Path,
+                                                   demo_ref: str, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    app = make_app(demo_db, demo_ref, export_dir=out)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.press("t", "w", "s", "f", "E")
+        assert isinstance(app.screen, ExportScreen)
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert len(app.last_export) == 4
+    suffixes = sorted(p.suffix for p in app.last_export)
+    assert suffixes == [".ass", ".json", ".srt", ".vtt"]
+    assert all(p.parent == out and p.is_file() for p in app.last_export)
+    record = json.loads(next(p for p in app.last_export if p.suffix == ".json").read_text())
+    text = json.dumps(record)
+    assert "window_broken" in text and "Federal agent" in text
+    srt = next(p for p in app.last_export if p.suffix == ".srt").read_text()
+    assert "Federal agent" in srt
+
+
+@pytest.mark.mpv
+async def test_real_mpv_plays_and_the_table_follows(make_app: AppFactory,
+                                                    demo_db: Path, demo_ref: str) -> None:
+    if shutil.which("mpv") is None:
+        pytest.skip("mpv is not installed")
+    with Workspace(demo_db) as ws:
+        ws.conn.execute("UPDATE media SET path=? WHERE id=?", (str(DEMO), int(demo_ref)))
+    app = make_app(demo_db, demo_ref, player_args=("--ao=null",))
+    async with app.run_test(size=(120, 35)) as pilot:
+        deadline = time.monotonic() + 10
+        while app.player_state == "starting" and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        assert app.player_state == "ready"
+        await pilot.press("j", "j", "enter")
+        target = app.session.segments[2]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            pos = app.status.position_ms
+            if pos is not None and pos > target.start_ms + 300:
+                break
+            await pilot.pause(0.05)
+        assert app.status.position_ms is not None
+        assert app.status.position_ms >= target.start_ms
+        assert app.table.playing_id == target.id
+        await pilot.press("space")
+    assert app.player is None  # closed on exit
