@@ -276,6 +276,18 @@ class Workspace:
             for r in rows
         ]
 
+    def unfinished_run(self, media_id: int) -> Run | None:
+        """The latest run a crash or a cancel left unfinished, if it is newer than any
+        finished run (an older leftover is just debris)."""
+        row = self.conn.execute(
+            "SELECT * FROM run WHERE media_id=? ORDER BY id DESC LIMIT 1", (media_id,)
+        ).fetchone()
+        return self._run(row) if row is not None and row["status"] != "done" else None
+
+    def reopen_run(self, run_id: int) -> None:
+        with self.transaction() as c:
+            c.execute("UPDATE run SET status='running', finished_at=NULL WHERE id=?", (run_id,))
+
     def discard_unfinished_runs(self, media_id: int) -> int:
         """Remove runs a crash left behind (status 'running'/'failed') and their segments."""
         with self.transaction() as c:

@@ -4,13 +4,15 @@ Robustness rules, because a batch of long livestreams can run for hours:
 
 - one file's failure never stops the batch; each result says what happened and why;
 - every segment is committed as it arrives, and a run is only marked ``done`` at the end, so a
-  crash loses at most the file in progress (its partial run is discarded on the next start);
+  crash loses at most the segment in progress: the next start resumes the interrupted run,
+  keeping its segments and any review work done on them;
 - a file already transcribed (same SHA-256) is skipped unless ``force``; ``force`` never
   replaces a review layer that holds human work.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from annotator.core.media import Probe, probe
-from annotator.core.model import Media, Segment
+from annotator.core.model import Media, Run, Segment
 from annotator.core.store import Workspace
 from annotator.errors import AnnotatorError, MediaError, ModelError, NotFoundError, UsageError
 from annotator.transcribe.engine import Engine, TranscribeOptions
@@ -76,46 +78,73 @@ def transcribe_probed(
     on_segment: Callable[[Segment], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> tuple[Media, int]:
-    """Transcribe one probed file into the workspace; returns the media and segment count."""
+    """Transcribe one probed file into the workspace; returns the media and how many segments
+    this call added.
+
+    An interrupted run (crash, cancel) of the same model is **resumed**: its segments, and any
+    review work done on them while it ran, are kept, and only segments after the last stored
+    one are added. An interrupted run of another model is discarded, unless people already
+    worked on it, in which case this refuses rather than delete their work.
+    """
     media = ws.add_media(str(info.path), info.sha256, info.size, info.duration_ms, info.streams)
-    ws.discard_unfinished_runs(media.id)
-    if ws.current_run(media.id) is not None:
-        if not force:
-            return media, 0
-        work = ws.human_work_count(media.id)
-        if work:
+    current = ws.current_run(media.id)
+    if current is not None and not force:
+        return media, 0
+    work = ws.human_work_count(media.id)
+    if current is not None and work:
+        raise MediaError(
+            info.path,
+            f"already reviewed ({work} recorded human changes); --force will not replace "
+            "reviewed work",
+        )
+    partial = ws.unfinished_run(media.id)
+    resume_after_ms = -1
+    if partial is not None and current is None and _same_settings(partial, engine):
+        run = partial
+        kept = ws.drafts(run.id)
+        resume_after_ms = max((d.end_ms for d in kept), default=-1)
+        next_index = len(kept)
+        ws.reopen_run(run.id)
+        engine_info, segments = engine.transcribe(info.path)
+    else:
+        if partial is not None and current is None and work:
             raise MediaError(
                 info.path,
-                f"already reviewed ({work} recorded human changes); --force will not replace "
-                "reviewed work",
+                f"an interrupted transcription with {work} human changes exists (model "
+                f"{partial.model_id}); resume it with that model",
             )
-    engine_info, segments = engine.transcribe(info.path)
-    run = ws.start_run(
-        media.id, engine.model.model_id, engine.model.sha256, engine.versions,
-        {**engine.provenance_options(), **engine_info.options},
-    )
-    ws.set_run_language(run.id, engine_info.language, engine_info.language_probability)
-    replaced = False
+        ws.discard_unfinished_runs(media.id)
+        engine_info, segments = engine.transcribe(info.path)
+        run = ws.start_run(
+            media.id, engine.model.model_id, engine.model.sha256, engine.versions,
+            {**engine.provenance_options(), **engine_info.options},
+        )
+        ws.set_run_language(run.id, engine_info.language, engine_info.language_probability)
+        next_index = 0
+    replace = current is not None  # a forced re-run replaces an unreviewed review layer
     count = 0
     try:
         for seg in segments:
             if should_stop is not None and should_stop():
                 raise Cancelled(f"{info.path}: transcription cancelled")
-            if not replaced:
+            if (seg.start_ms + seg.end_ms) // 2 <= resume_after_ms:
+                continue  # stored before the interruption
+            if replace:
                 # Only now that decoding works: drop the unreviewed layer of a forced re-run.
                 ws.clear_review_layer(media.id)
-                replaced = True
+                replace = False
             stored = ws.add_draft(
-                run, seg.index, seg.start_ms, seg.end_ms, seg.text, seg.words,
+                run, next_index, seg.start_ms, seg.end_ms, seg.text, seg.words,
                 seg.avg_logprob, seg.no_speech_prob, seg.compression_ratio,
             )
+            next_index += 1
             count += 1
             if on_segment is not None:
                 on_segment(stored)
     except BaseException:
         ws.finish_run(run.id, "failed")
         raise
-    if not replaced:
+    if replace:
         ws.clear_review_layer(media.id)  # a silent file: the new (empty) run is the truth
     ws.finish_run(run.id, "done")
     return media, count
@@ -153,10 +182,9 @@ def run_batch(
                 def on_segment(seg: Segment, _path: Path = path) -> None:
                     sink.advanced(_path, seg.end_ms)
 
-                media, count = transcribe_probed(
-                    ws, engine, info, force=force, on_segment=on_segment
-                )
-                result.status, result.media, result.segments = "done", media, count
+                media, _ = transcribe_probed(ws, engine, info, force=force, on_segment=on_segment)
+                result.status, result.media = "done", media
+                result.segments = ws.segment_counts(media.id)[0]
         except AnnotatorError as exc:
             if isinstance(exc, Cancelled | ModelError | UsageError):
                 raise  # not about this file: the whole batch cannot go on
@@ -170,6 +198,14 @@ def run_batch(
         sink.file_finished(result)
         results.append(result)
     return results
+
+
+def _same_settings(run: Run, engine: Engine) -> bool:
+    """Can ``run`` be resumed by ``engine``: same model bytes and the same options?"""
+    wanted = json.loads(json.dumps(engine.provenance_options(), default=str))
+    return run.model_sha256 == engine.model.sha256 and all(
+        run.options.get(key) == value for key, value in wanted.items()
+    )
 
 
 def _known_done(ws: Workspace, sha256: str) -> Media | None:

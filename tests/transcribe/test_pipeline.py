@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from annotator.core.media import Probe, probe
+from annotator.core.model import ReviewState
+from annotator.core.session import ReviewSession
 from annotator.core.store import Workspace
 from annotator.errors import MediaError
 from annotator.transcribe.engine import Engine, TranscribeOptions
@@ -70,27 +73,58 @@ def test_force_never_replaces_reviewed_work(tmp_path: Path, engine: Engine) -> N
         assert result.status == "failed" and "already reviewed" in (result.error or "")
 
 
-def test_crash_mid_file_leaves_no_half_run(tmp_path: Path, engine: Engine) -> None:
-    """Segments are committed one by one; an interrupted run is discarded on the next start."""
-    from annotator.core.media import probe
+def _interrupt_after_first_segment(ws: Workspace, engine: Engine, info: Probe) -> None:
+    def boom(_seg: object) -> None:
+        raise KeyboardInterrupt  # the process is stopped after the first segment
 
+    with pytest.raises(KeyboardInterrupt):
+        transcribe_probed(ws, engine, info, on_segment=boom)
+
+
+def test_interrupted_run_is_resumed_keeping_review_work(tmp_path: Path, engine: Engine) -> None:
+    """Segments are committed one by one; the next start resumes the run, so nothing stored
+    (nor what a reviewer did with it meanwhile) is lost."""
     info = probe(shared_file("jfk.flac"))
     with Workspace(tmp_path / "w.db") as ws:
-        calls = 0
-
-        def boom(_seg: object) -> None:
-            nonlocal calls
-            calls += 1
-            raise KeyboardInterrupt  # the process is stopped after the first segment
-
-        with pytest.raises(KeyboardInterrupt):
-            transcribe_probed(ws, engine, info, on_segment=boom)
+        _interrupt_after_first_segment(ws, engine, info)
         media = ws.media_by_sha(info.sha256)
         assert ws.runs(media.id)[0].status == "failed"
-        assert len(ws.segments(media.id)) == 1  # the committed segment survived
-        _, count = transcribe_probed(ws, engine, info)
-        assert count >= 1 and len(ws.runs(media.id)) == 1
-        assert len(ws.segments(media.id)) == count
+        (first,) = ws.segments(media.id)  # the committed segment survived
+        session = ReviewSession(ws, media.id, "ana")
+        session.set_text(first.id, "And so, my fellow Americans,")
+        _, added = transcribe_probed(ws, engine, info)
+        runs = ws.runs(media.id)
+        assert len(runs) == 1 and runs[0].status == "done"
+        segments = ws.segments(media.id)
+        assert added >= 1 and len(segments) == added + 1
+        assert segments[0].id == first.id
+        assert segments[0].human_text == "And so, my fellow Americans,"
+        assert [d.index for d in ws.drafts(runs[0].id)] == list(range(len(segments)))
+        assert segments[1].start_ms >= first.end_ms - 1
+
+
+def test_interrupted_run_of_other_settings_is_discarded_unless_reviewed(
+    tmp_path: Path, engine: Engine
+) -> None:
+    info = probe(shared_file("jfk.flac"))
+    with Workspace(tmp_path / "w.db") as ws:
+        _interrupt_after_first_segment(ws, engine, info)
+        media = ws.media_by_sha(info.sha256)
+        ws.conn.execute("UPDATE run SET model_sha256='other'")
+        transcribe_probed(ws, engine, info)
+        runs = ws.runs(media.id)
+        assert len(runs) == 1 and runs[0].model_sha256 == engine.model.sha256
+        assert len(ws.segments(media.id)) == len(ws.drafts(runs[0].id))
+
+    with Workspace(tmp_path / "w2.db") as ws:
+        _interrupt_after_first_segment(ws, engine, info)
+        media = ws.media_by_sha(info.sha256)
+        session = ReviewSession(ws, media.id, "ana")
+        session.set_state(session.segments[0].id, ReviewState.REVIEWED)
+        ws.conn.execute("UPDATE run SET model_sha256='other'")
+        with pytest.raises(MediaError, match="interrupted transcription with 1 human"):
+            transcribe_probed(ws, engine, info)
+        assert len(ws.segments(media.id)) == 1  # the reviewed segment is still there
 
 
 def test_model_error_is_not_a_file_error(tmp_path: Path) -> None:
@@ -101,8 +135,6 @@ def test_model_error_is_not_a_file_error(tmp_path: Path) -> None:
 
 
 def test_media_error_names_the_file(tmp_path: Path) -> None:
-    from annotator.core.media import probe
-
     text = tmp_path / "notes.mp3"
     text.write_text("not audio at all")
     with pytest.raises(MediaError) as info:
