@@ -71,7 +71,9 @@ def load_transcript(ws: Workspace, media_id: int) -> Transcript:
     """Read one media file's transcript from the workspace in a single snapshot."""
     with ws.transaction():
         media = ws.media(media_id)
-        run = ws.current_run(media_id)
+        # The run whose segments these are: a finished one, else the one still running (or
+        # interrupted), so an export made mid-transcription still names its model and status.
+        run = ws.current_run(media_id) or ws.unfinished_run(media_id)
         segments = tuple(ws.segments(media_id))
         speakers = {sp.id: sp for sp in ws.speakers(media_id)}
         cb_id = ws.media_codebook(media_id)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from annotator.core.document import load_transcript
 from annotator.core.media import Probe, probe
 from annotator.core.model import ReviewState
 from annotator.core.session import ReviewSession
@@ -90,6 +91,9 @@ def test_interrupted_run_is_resumed_keeping_review_work(tmp_path: Path, engine: 
         media = ws.media_by_sha(info.sha256)
         assert ws.runs(media.id)[0].status == "failed"
         (first,) = ws.segments(media.id)  # the committed segment survived
+        partial = load_transcript(ws, media.id)
+        assert partial.run is not None and partial.run.status == "failed"
+        assert partial.run.model_sha256 == engine.model.sha256
         session = ReviewSession(ws, media.id, "ana")
         session.set_text(first.id, "And so, my fellow Americans,")
         _, added = transcribe_probed(ws, engine, info)
