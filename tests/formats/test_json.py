@@ -108,8 +108,16 @@ def test_text_is_kept_exactly(build: TranscriptBuilder, tmp_path: Path) -> None:
     assert [s["speaker"] for s in data["segments"]] == list(INJECTIONS)
 
 
+def test_unfinished_run_is_named_with_its_status(build: TranscriptBuilder) -> None:
+    partial = build([Seg(0, 500, "draft only")], finished=False, codebook=False)
+    data = json.loads(JsonFormat.to_string(partial))
+    validate(data)
+    assert data["run"]["status"] == "running" and data["run"]["finished_at"] is None
+    assert data["provenance"]["run"]["model_id"] == data["run"]["model_id"]
+
+
 def test_transcript_without_run_or_codebook(build: TranscriptBuilder) -> None:
-    bare = build([Seg(0, 500, "draft only")], finished=False, codebook=False)
+    bare = dataclasses.replace(build([Seg(0, 500, "typed by hand")], codebook=False), run=None)
     data = json.loads(JsonFormat.to_string(bare))
     validate(data)
     assert data["run"] is None and data["codebook"] is None
