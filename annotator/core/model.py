@@ -114,11 +114,10 @@ class Word:
 
 
 @dataclass(frozen=True, slots=True)
-class DraftSegment:
-    """A segment exactly as the engine produced it. Never modified after insertion."""
+class MachineSegment:
+    """A segment as the engine decoded it, in domain units (what the transcription stage
+    yields and the workspace stores as the draft)."""
 
-    id: int
-    run_id: int
     index: int
     start_ms: int
     end_ms: int
@@ -127,6 +126,14 @@ class DraftSegment:
     avg_logprob: float
     no_speech_prob: float
     compression_ratio: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DraftSegment(MachineSegment):
+    """A stored machine segment of one run. Never modified after insertion."""
+
+    id: int
+    run_id: int
 
 
 @dataclass(frozen=True, slots=True)

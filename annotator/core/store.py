@@ -269,9 +269,10 @@ class Workspace:
         )
         return [
             DraftSegment(
-                r["id"], r["run_id"], r["idx"], r["start_ms"], r["end_ms"], r["text"],
-                _words_from(r["words"]), r["avg_logprob"], r["no_speech_prob"],
-                r["compression_ratio"],
+                id=r["id"], run_id=r["run_id"], index=r["idx"], start_ms=r["start_ms"],
+                end_ms=r["end_ms"], text=r["text"], words=_words_from(r["words"]),
+                avg_logprob=r["avg_logprob"], no_speech_prob=r["no_speech_prob"],
+                compression_ratio=r["compression_ratio"],
             )
             for r in rows
         ]

@@ -16,7 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from annotator.core.model import Word
+from annotator.core.model import MachineSegment, Word
 from annotator.errors import MediaError, ModelError
 from annotator.transcribe.models import DEFAULT_MODEL, ResolvedModel, resolve_model
 
@@ -54,20 +54,6 @@ class TranscribeOptions:
             "vad_parameters": {"min_silence_duration_ms": self.vad_min_silence_ms},
             **self.extra,
         }
-
-
-@dataclass(frozen=True)
-class EngineSegment:
-    """One decoded segment in domain units."""
-
-    index: int
-    start_ms: int
-    end_ms: int
-    text: str
-    words: tuple[Word, ...]
-    avg_logprob: float
-    no_speech_prob: float
-    compression_ratio: float
 
 
 @dataclass(frozen=True)
@@ -121,7 +107,7 @@ class Engine:
         opts["model_path"] = str(self.model.path)
         return opts
 
-    def transcribe(self, path: Path) -> tuple[EngineInfo, Iterator[EngineSegment]]:
+    def transcribe(self, path: Path) -> tuple[EngineInfo, Iterator[MachineSegment]]:
         """Start decoding ``path``; returns the info and a lazy segment iterator."""
         try:
             segments, info = self._whisper.transcribe(str(path), **self.options.engine_kwargs())
@@ -138,7 +124,7 @@ class Engine:
         return engine_info, self._convert(path, segments)
 
     @staticmethod
-    def _convert(path: Path, segments: Any) -> Iterator[EngineSegment]:
+    def _convert(path: Path, segments: Any) -> Iterator[MachineSegment]:
         index = 0
         try:
             for seg in segments:
@@ -146,7 +132,7 @@ class Engine:
                     Word(to_ms(w.start), to_ms(w.end), w.word, float(w.probability))
                     for w in (seg.words or ())
                 )
-                yield EngineSegment(
+                yield MachineSegment(
                     index, to_ms(seg.start), to_ms(seg.end), seg.text.strip(), words,
                     float(seg.avg_logprob), float(seg.no_speech_prob),
                     float(seg.compression_ratio),
