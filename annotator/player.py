@@ -19,6 +19,16 @@ armed to set ``pause`` right on time (an event already past the end pauses at on
 outside the range are ignored until the seek has landed, so a stale event from before the seek
 cannot stop the new range early. Pausing keeps the range (resuming still stops at its end);
 :meth:`~Player.play_from`, :meth:`~Player.seek_relative` and a new ``play_range`` replace it.
+
+No sound device (a server, a container, a broken sound setup): mpv would fail to open its audio
+output just after loading the file, unload it ("audio output initialization failed"), and every
+later seek would fail. So mpv runs with ``--audio-fallback-to-null=yes``: it then plays through
+its ``null`` output instead, in real time, so positions and range stops work as usual. How it is
+detected: :meth:`Player.start` waits for mpv's ``current-ao`` property (the output it actually
+opened, set right after the load, paused or not); ``null`` means no sound, and
+:attr:`Player.silent` says so, with mpv's own ``[ao/...]`` error lines in
+:attr:`Player.silent_reason`. Those lines come from mpv's log over IPC (warnings and errors, which
+also explain failed commands); the output file only serves until the socket is up.
 """
 
 from __future__ import annotations
@@ -33,6 +43,7 @@ import tempfile
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -51,7 +62,8 @@ SEEK_STEP_MS = 5000
 INSTALL_ADVICE = "install it: `apt-get install mpv` (Debian, Ubuntu) or `brew install mpv` (macOS)"
 
 _HORIZON_S = 0.5  # arm the stop timer when the end is this close (events come every <= 0.2 s)
-_TIME_POS, _PAUSE, _SPEED = 1, 2, 3  # our observe_property ids
+_TIME_POS, _PAUSE, _SPEED, _AO = 1, 2, 3, 4  # our observe_property ids
+_OBSERVED = ((_TIME_POS, "time-pos"), (_PAUSE, "pause"), (_SPEED, "speed"), (_AO, "current-ao"))
 
 
 def find_mpv() -> str | None:
@@ -137,6 +149,10 @@ class Player:
         self._range_gen = 0
         self._timer: threading.Timer | None = None
         self._speed = 1.0
+        self._log: deque[str] = deque(maxlen=20)  # mpv's latest warnings and errors, from IPC
+        self._ao: str | None = None  # the audio output mpv opened (its current-ao)
+        self._ao_known = threading.Event()  # set by current-ao, a load error or mpv's death
+        self._silent_reason: str | None = None
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -158,7 +174,8 @@ class Player:
         # its errors are written there, for the messages of the errors raised here.
         args = [mpv, *self.extra_args, "--idle=yes", "--pause", "--keep-open=yes",
                 f"--input-ipc-server={sock_path}", "--no-input-terminal",
-                "--msg-level=all=error", "--vid=auto" if self.video else "--vid=no"]
+                "--msg-level=all=error", "--audio-fallback-to-null=yes",
+                "--vid=auto" if self.video else "--vid=no"]
         try:
             with open(tmp / "output.txt", "wb") as out:
                 self._proc = subprocess.Popen(
@@ -170,20 +187,47 @@ class Player:
         self._finalizer = weakref.finalize(self, _reap, self._proc, tmp)
         try:
             self._connect(self._proc, sock_path)
-            for pid, name in ((_TIME_POS, "time-pos"), (_PAUSE, "pause"), (_SPEED, "speed")):
+            self._command("request_log_messages", "warn")
+            for pid, name in _OBSERVED:
                 self._command("observe_property", pid, name)
             self._command("loadfile", str(self.media_path))
             done = self._load_done.wait(self.timeout)
-            if self._dead is not None:
-                raise PlayerError(self._dead)
-            if self._load_error is not None:
-                raise MediaError(self.media_path, f"mpv cannot play it: {self._load_error}"
-                                 f"{self._diagnostics()}")
+            self._check_loaded()
             if not done:
                 raise PlayerError(f"{self.media_path} not loaded within {self.timeout:g} s")
+            self._check_audio_output()
         except BaseException:
             self.close()
             raise
+
+    def _check_loaded(self) -> None:
+        if self._dead is not None:
+            raise PlayerError(self._dead)
+        if self._load_error is not None:
+            raise MediaError(self.media_path, f"mpv cannot play it: {self._load_error}"
+                             f"{self._diagnostics()}")
+
+    def _check_audio_output(self) -> None:
+        """Wait for the audio output mpv opens after the load; note if it is the silent ``null``."""
+        if self._request("get_property", "current-tracks/audio").get("error") != "success":
+            return  # no audio track (or an mpv older than 0.33): no sound to miss
+        if not self._ao_known.wait(self.timeout):
+            log.warning("mpv opened no audio output within %g s%s", self.timeout,
+                        self._diagnostics())
+            return
+        self._check_loaded()
+        if self._ao != "null":
+            return
+        # This reply also comes after the log lines mpv had queued before it switched to null.
+        asked = self._command("get_property", "ao")  # the --ao list, e.g. [{"name": "null"}]
+        items = asked if isinstance(asked, list) else []
+        names = [item.get("name") for item in items if isinstance(item, dict)]
+        if names == ["null"]:
+            self._silent_reason = "mpv was asked for no audio output (--ao=null)"
+        else:
+            lines = [line for line in self._log if line.startswith("[ao")]
+            self._silent_reason = " | ".join(lines[-3:]) or (
+                "mpv could not open an audio device and plays silently (--ao=null)")
 
     def _connect(self, proc: subprocess.Popen[bytes], path: Path) -> None:
         deadline = time.monotonic() + self.timeout
@@ -234,6 +278,19 @@ class Player:
     @property
     def pid(self) -> int | None:
         return None if self._proc is None else self._proc.pid
+
+    @property
+    def silent(self) -> bool:
+        """True when mpv plays without sound (``--ao=null``: asked for, or no audio device).
+
+        Known once :meth:`start` has returned; False for media without an audio track.
+        """
+        return self._silent_reason is not None
+
+    @property
+    def silent_reason(self) -> str:
+        """Why :attr:`silent`: mpv's audio output errors where it gave any; "" when not silent."""
+        return self._silent_reason or ""
 
     @property
     def running(self) -> bool:
@@ -295,7 +352,7 @@ class Player:
     def _command(self, *args: Any) -> Any:
         reply = self._request(*args)
         if reply.get("error") != "success":
-            raise PlayerError(str(reply.get("error")), str(args[0]))
+            raise PlayerError(f"{reply.get('error')}{self._explanation()}", str(args[0]))
         return reply.get("data")
 
     def _request(self, *args: Any) -> dict[str, Any]:
@@ -314,7 +371,8 @@ class Player:
             self._send(list(args), request_id)
             return future.result(timeout=self.timeout)
         except TimeoutError:
-            raise PlayerError(f"no reply within {self.timeout:g} s", name) from None
+            raise PlayerError(f"no reply within {self.timeout:g} s{self._explanation()}",
+                              name) from None
         except PlayerError as exc:
             raise PlayerError(exc.cause, name) from None
         finally:
@@ -373,6 +431,7 @@ class Player:
             self._range = None
             self._cancel_timer()
         self._load_done.set()
+        self._ao_known.set()
         for future in pending.values():
             future.set_exception(PlayerError(self._dead))
 
@@ -386,9 +445,14 @@ class Player:
         elif event == "property-change":
             self._on_property(message.get("id"), message.get("data"))
         elif event == "file-loaded" or (event == "end-file" and message.get("reason") == "error"):
-            if event == "end-file":
+            if event == "end-file":  # while loading, or later: then commands say so
                 self._load_error = str(message.get("file_error"))
+                self._ao_known.set()
             self._load_done.set()
+        elif event == "log-message":
+            text = str(message.get("text", "")).strip()
+            if text:
+                self._log.append(f"[{message.get('prefix')}] {text}")
 
     def _on_property(self, observe_id: object, data: object) -> None:
         if observe_id == _SPEED and isinstance(data, int | float) and data > 0:
@@ -397,6 +461,9 @@ class Player:
         elif observe_id == _PAUSE and data is True:
             with self._lock:
                 self._cancel_timer()  # the range stays: resuming still stops at its end
+        elif observe_id == _AO and isinstance(data, str) and data:
+            self._ao = data
+            self._ao_known.set()
         elif observe_id == _TIME_POS:
             position = float(data) if isinstance(data, int | float) else None
             if position is not None:
@@ -441,13 +508,22 @@ class Player:
             except PlayerError as exc:
                 log.warning("could not pause at the range end: %s", exc)
 
+    def _explanation(self) -> str:
+        """What to append to a failed command's message: a file mpv unloaded, its last lines."""
+        unloaded = f" (mpv unloaded the file: {self._load_error})" if self._load_error else ""
+        return unloaded + self._diagnostics()
+
     def _diagnostics(self) -> str:
-        """The last error lines mpv printed, to append to a message."""
-        if self._dir is None:
-            return ""
-        try:
-            text = (self._dir / "output.txt").read_text(errors="replace")
-        except OSError:
-            return ""
-        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        """mpv's last warnings and errors, to append to a message.
+
+        From its IPC log once connected (only mpv's own lines, tagged ``[prefix]``); before that,
+        or if it logged nothing, from its output file, where C libraries (ALSA, JACK) write too.
+        """
+        lines = list(self._log)
+        if not lines and self._dir is not None:
+            try:
+                text = (self._dir / "output.txt").read_text(errors="replace")
+            except OSError:
+                return ""
+            lines = [line.strip() for line in text.splitlines() if line.strip()]
         return ": " + " | ".join(lines[-5:]) if lines else ""

@@ -1,5 +1,8 @@
 """The mpv controller against the real mpv (``--ao=null --vo=null``, which plays in real time).
 
+No sound device is needed, nor used: the "no audio device" tests give mpv an output that cannot
+open anywhere (the ``pcm`` output writing into a missing directory, a nonexistent ALSA device).
+
 The media is a 4 s sine WAV written with the standard library. Tests needing mpv skip, saying
 why, when it is not installed; the "unavailable" tests run everywhere. Ranges stay clear of the
 file's last ~0.6 s: with ``--ao=null`` mpv reaches end of file as soon as that tail is decoded.
@@ -117,6 +120,45 @@ class TestWithMpv:
         assert player.is_paused()
         assert position(player) == 0
         assert player.get_property("duration") == pytest.approx(4.0, abs=0.01)
+        assert player.silent  # asked for: --ao=null
+        assert "--ao=null" in player.silent_reason
+
+    @pytest.mark.parametrize(
+        ("unopenable", "reason"),
+        [
+            pytest.param(("--ao=pcm", "--ao-pcm-file={missing}/out.wav"), "[ao/pcm]", id="pcm"),
+            pytest.param(
+                ("--ao=alsa", "--audio-device=alsa/nonexistent-device"), "[ao/alsa]", id="alsa",
+                marks=pytest.mark.skipif(sys.platform != "linux", reason="ALSA is Linux only"),
+            ),
+        ],
+    )
+    def test_no_audio_device_plays_silently(
+        self, sine_wav: Path, tmp_path: Path, unopenable: tuple[str, ...], reason: str
+    ) -> None:
+        missing = tmp_path / "missing"
+        args = ("--no-config", "--vo=null", *(a.format(missing=missing) for a in unopenable))
+        with Player(sine_wav, extra_args=args) as player:
+            assert player.silent
+            assert reason in player.silent_reason
+            assert player.get_property("current-ao") == "null"
+            player.play_range(1000, 1400)  # plays in real time, and stops at the end
+            elapsed = wait_for(player.is_paused)
+            assert elapsed == pytest.approx(0.4, abs=0.2)
+            assert position(player) == pytest.approx(1400, abs=100)
+            player.seek_relative(500)
+            with pytest.raises(PlayerError) as caught:  # failures quote mpv's recent lines
+                player.get_property("no-such-property")
+            assert reason in str(caught.value)
+        assert not missing.exists()
+
+    def test_a_working_audio_output_is_not_silent(self, sine_wav: Path, tmp_path: Path) -> None:
+        pcm = tmp_path / "out.wav"  # mpv's file "device" opens anywhere (and plays unpaced)
+        args = ("--no-config", "--vo=null", "--ao=pcm", f"--ao-pcm-file={pcm}")
+        with Player(sine_wav, extra_args=args) as player:
+            assert not player.silent
+            assert player.silent_reason == ""
+            assert player.get_property("current-ao") == "pcm"
 
     def test_play_range_pauses_at_its_end(
         self, player: Player, positions: list[int | None]
