@@ -49,6 +49,34 @@ def timed(cmd: list[str]) -> tuple[float, float]:
     return elapsed, usage.ru_maxrss / 1024
 
 
+def decode_only(
+    path: Path, model_dir: str, model: str, beam: int, repeat: int
+) -> tuple[float, float]:
+    """Median decode time with the model already loaded: raw faster-whisper vs annotator's
+    Engine (same folder, same options), alternating."""
+    from faster_whisper import WhisperModel
+
+    from annotator.transcribe.engine import Engine, TranscribeOptions
+
+    whisper = WhisperModel(model_dir, device="cpu", compute_type="int8", cpu_threads=0)
+    engine = Engine(TranscribeOptions(model=model, beam_size=beam))
+    raw_t: list[float] = []
+    ann_t: list[float] = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        segments, _info = whisper.transcribe(
+            str(path), beam_size=beam, word_timestamps=True, vad_filter=True,
+            vad_parameters={"min_silence_duration_ms": 2000},
+        )
+        sum(1 for _ in segments)
+        raw_t.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        _einfo, segs = engine.transcribe(path)
+        sum(1 for _ in segs)
+        ann_t.append(time.perf_counter() - start)
+    return statistics.median(raw_t), statistics.median(ann_t)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("file", nargs="?", default=str(ROOT / "media" / "demo.mp4"))
@@ -83,6 +111,8 @@ def main() -> int:
             print(f"run {i + 1}: raw {raw_times[-1]:.2f} s, annotator {ann_times[-1]:.2f} s",
                   file=sys.stderr)
     raw, ann = statistics.median(raw_times), statistics.median(ann_times)
+    warm_raw, warm_ann = decode_only(Path(args.file), model_dir, args.model, args.beam_size,
+                                     args.repeat)
     print(f"file: {args.file} ({audio_s:.1f} s audio), model {args.model}, "
           f"beam {args.beam_size}, runs {args.repeat} (median)")
     print(f"raw faster-whisper: {raw:.2f} s  RTF {raw / audio_s:.3f}  "
@@ -90,8 +120,11 @@ def main() -> int:
     print(f"annotator transcribe: {ann:.2f} s  RTF {ann / audio_s:.3f}  "
           f"peak RSS {max(ann_rss):.0f} MiB")
     print(f"overhead ratio (annotator / raw): {ann / raw:.3f}  (target <= 1.05)")
+    print(f"decode only (model loaded, in process): raw RTF {warm_raw / audio_s:.3f}, "
+          f"annotator engine RTF {warm_ann / audio_s:.3f}, ratio {warm_ann / warm_raw:.3f}")
     verdict = "met" if ann / audio_s <= 0.08 else "not met"
-    print(f"RTF target for tiny.en beam 5: <= 0.08 -> {verdict}")
+    print(f"RTF target for tiny.en beam 5: <= 0.08 -> whole command {verdict}, decode only "
+          f"{'met' if warm_ann / audio_s <= 0.08 else 'not met'}")
     return 0
 
 
