@@ -125,12 +125,17 @@ class ReviewBase(App[None]):
         self.update_activity()
 
     def show_current(self) -> None:
-        self.detail.show(self.table.current, self.session.speakers, self.session.codebook)
+        self.show_detail(self.table.current)
+
+    def show_detail(self, segment: Segment | None) -> None:
+        """Show ``segment`` in the detail pane (unless a chord's choices are there, see
+        :meth:`annotator.tui.chord.ChordActions.show_detail`)."""
+        self.detail.show(segment, self.session.speakers, self.session.codebook)
 
     def on_segment_table_segment_highlighted(
         self, message: SegmentTable.SegmentHighlighted
     ) -> None:
-        self.detail.show(message.segment, self.session.speakers, self.session.codebook)
+        self.show_detail(message.segment)
         self.status.selection = len(self.table.selected())
 
     def update_progress(self) -> None:

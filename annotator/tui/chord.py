@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from textual import events
 
+from annotator.core.model import Segment
 from annotator.tui.base import ReviewBase
 from annotator.tui.screens.picker import ADD, CLEAR, Choice
 
@@ -45,6 +46,13 @@ class ChordActions(ReviewBase):
     def start_chord(self, chord: Chord) -> None:
         self.chord = chord
         self.detail.show_choices(chord.title, chord.choices, chord.add_label, chord.clear_label)
+
+    def show_detail(self, segment: Segment | None) -> None:
+        """Keep the choices on screen while the chord waits: keys typed ahead (``a l t``)
+        open the next chord before the previous key's highlight message is handled, and
+        that must not cover it. Ending the chord shows the current segment again."""
+        if self.chord is None:
+            super().show_detail(segment)
 
     def cancel_chord(self) -> None:
         self.chord = None

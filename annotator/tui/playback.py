@@ -8,7 +8,8 @@ and, when the playing segment changes, the table's playing marker and cursor ("f
 toggles it).
 
 Without mpv the app works as before: playback keys are disabled and one notification says
-how to install it.
+how to install it. When mpv found no audio device and fell back to silent output
+(``Player.silent``), one notification says so, unless the app asked for ``--ao=null`` itself.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class PlaybackActions(ReviewBase):
 
     _last_position_at = 0.0
     _playing_id: int | None = None
+    _silence_noted = False
 
     def start_player(self) -> None:
         from annotator import player as player_mod
@@ -102,6 +104,20 @@ class PlaybackActions(ReviewBase):
         self.player = message.player
         self.player_state = "ready"
         self.refresh_bindings()
+        self.note_silence(message.player)
+
+    def note_silence(self, player: Player) -> None:
+        """Say once that playback is silent when mpv fell back to no audio output."""
+        # getattr: players without the attribute (older annotator.player) are never silent.
+        if (self._silence_noted or not getattr(player, "silent", False)
+                or "--ao=null" in self.player_args):
+            return
+        self._silence_noted = True
+        message = "No audio device: playback is silent (check your sound setup)"
+        reason = str(getattr(player, "silent_reason", "") or "")
+        if reason:
+            message += f"\n{reason}"
+        self.notify(message, title="Player", severity="warning", timeout=10, markup=False)
 
     def on_playback_failed(self, message: Playback.Failed) -> None:
         self.status.playing = False

@@ -5,7 +5,8 @@ to one thread), loads the model and runs :func:`annotator.transcribe.pipeline.tr
 which commits every segment as it is decoded. The worker only posts messages: the segment's
 id, never a widget call. The handler on the event loop re-reads that one row into the session
 (:meth:`~annotator.core.session.ReviewSession.refresh`) and shows it. Closing the app cancels
-the worker, which stops between two segments (the partial run is discarded on the next start).
+the worker, which stops between two segments; the next start resumes that run, keeping its
+segments and the review work done on them.
 
 The speech engine is imported inside the worker only: importing it takes ~0.4 s.
 """

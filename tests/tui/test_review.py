@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual import events
 from textual.widgets import Input
 
 from annotator.core.model import ReviewState
 from annotator.core.session import ReviewSession
 from annotator.core.store import Workspace
+from annotator.tui.playback import Playback
 from annotator.tui.screens.help import HelpScreen
 from annotator.tui.screens.picker import PickerScreen
 from annotator.tui.screens.prompt import PromptScreen
@@ -73,6 +75,42 @@ async def test_tag_speaker_agency_state_are_saved(make_app: AppFactory, demo_db:
         assert stored.tags == ("local_police",)
         assert stored.state is ReviewState.REVIEWED
         assert ws.speaker(stored.speaker_id or 0).label == "Officer"
+
+
+async def test_chord_choices_stay_on_screen_until_answered(
+    make_app: AppFactory, demo_db: Path, demo_ref: str
+) -> None:
+    """Nothing that moves the cursor meanwhile covers a chord's choices: not playback
+    following along, not the highlight of a key typed just before the chord's key."""
+    app = make_app(demo_db, demo_ref)
+    async with app.run_test(size=SIZE) as pilot:
+        first = app.table.current
+        assert first is not None
+        await pilot.press("s")
+        # Typed fast, a chord's choice and the next chord key arrive together: the choice's
+        # repaint messages are handled after the next chord opened.
+        for key in "oa":
+            app.post_message(events.Key(key, key))
+        await pilot.pause()
+        assert app.chord is not None and app.chord.title.startswith("Agency")
+        assert app.detail.choosing == app.chord.title  # the choices are on screen
+        for key in "lt":
+            app.post_message(events.Key(key, key))
+        await pilot.pause()
+        assert app.chord is not None and app.chord.title.startswith("Action")
+        assert app.detail.choosing == app.chord.title
+        await pilot.press("v")
+        seg = app.session.segment(first.id)
+        assert seg.tags == ("local_police", "verbal_order")
+        assert app.detail.choosing is None and app.detail.segment == seg  # shown again
+
+        await pilot.press("t")
+        later = app.session.segments[5]
+        app.post_message(Playback.Position(later.start_ms + 10))  # follow moves the cursor
+        await pilot.pause()
+        assert app.table.cursor == 5 and app.detail.choosing == "Action (toggle)"
+        await pilot.press("escape")
+        assert app.chord is None and app.detail.segment == later
 
 
 async def test_edit_text_keeps_machine_draft(make_app: AppFactory, demo_db: Path,

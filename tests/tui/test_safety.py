@@ -83,6 +83,56 @@ async def test_without_mpv_the_app_works_and_says_how_to_install(
         assert sum("mpv" in m for m in messages) == 1
 
 
+class SilentPlayer:
+    """Stands in for :class:`annotator.player.Player` when mpv fell back to ``--ao=null``."""
+
+    silent = True
+    silent_reason = "ao/pulse: no audio device"
+    running = True
+
+    def __init__(self, media_path: Path, **kwargs: object) -> None:
+        self.media_path = media_path
+
+    def start(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.running = False
+
+
+@pytest.mark.parametrize("player_args", [(), ("--ao=null",)])
+async def test_silent_playback_is_reported_once_unless_asked_for(
+    make_app: AppFactory, demo_db: Path, demo_ref: str, monkeypatch: pytest.MonkeyPatch,
+    player_args: tuple[str, ...],
+) -> None:
+    monkeypatch.setattr("annotator.player.find_mpv", lambda: "/usr/bin/mpv")
+    monkeypatch.setattr("annotator.player.Player", SilentPlayer)
+    app = make_app(demo_db, demo_ref, player_args=player_args)
+    assert app.media_path.is_file()
+    messages: list[str] = []
+    notify = app.notify
+
+    def record(message: str, **kwargs: object) -> None:
+        messages.append(message)
+        notify(message, **kwargs)  # type: ignore[arg-type]
+
+    app.notify = record  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 35)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.player_state == "ready"
+        app.post_message(Playback.Ready(app.player))  # type: ignore[arg-type]
+        await pilot.pause()
+    silent = [m for m in messages if m.startswith("No audio device: playback is silent")]
+    if player_args:
+        assert silent == []  # the app chose silence itself (tests)
+    else:
+        assert silent == [
+            "No audio device: playback is silent (check your sound setup)\n"
+            "ao/pulse: no audio device"
+        ]
+
+
 async def test_playing_segment_follows_the_player(make_app: AppFactory, demo_db: Path,
                                                   demo_ref: str) -> None:
     app = make_app(demo_db, demo_ref)

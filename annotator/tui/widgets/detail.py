@@ -27,11 +27,13 @@ class DetailPane(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id, markup=False)
         self.segment: Segment | None = None
+        self.choosing: str | None = None  # the title of the choices shown, if any
 
     def show(
         self, segment: Segment | None, speakers: Mapping[int, Speaker], codebook: Codebook
     ) -> None:
         self.segment = segment
+        self.choosing = None
         if segment is None:
             self.update(Text("No segments yet.", style="dim"))
         else:
@@ -41,6 +43,7 @@ class DetailPane(Static):
         self, title: str, choices: Sequence[Choice], add_label: str = "", clear_label: str = ""
     ) -> None:
         """Show one-key choices in columns (a chord is waiting for its second key)."""
+        self.choosing = title
         cells = [(c.key, c.label, c.marked) for c in choices]
         if add_label:
             cells.append(("+", add_label, False))
