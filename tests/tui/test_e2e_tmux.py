@@ -116,6 +116,19 @@ def tmux(tmp_path: Path) -> Iterator[Tmux]:
         session.kill()
 
 
+def children_of(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (read from /proc: no procps needed)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended while we looked
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def row_of(screen: str, text: str) -> str:
     """The table line showing ``text`` (empty if none)."""
     return next((line for line in screen.splitlines() if text in line), "")
@@ -192,3 +205,36 @@ def test_review_in_a_real_terminal(tmux: Tmux, transcribed_db: Path, tmp_path: P
     cues = pysubs2.load(str(srt))
     assert cues[0].plaintext == f"Officer: {first.text}"
     assert cues[2].plaintext == EDITED
+
+
+def test_kill_9_loses_nothing_shown_as_saved(
+    tmux: Tmux, transcribed_db: Path, tmp_path: Path
+) -> None:
+    """Tag a line, see "saved", then SIGKILL the app: the tag is in the workspace."""
+    with Workspace(transcribed_db) as src:
+        src.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db = tmp_path / "annotator.db"
+    shutil.copy(transcribed_db, db)
+    shutil.copy(DEMO, tmp_path / "demo.mp4")
+    with Workspace(db) as ws:
+        first = ws.segments(ws.find_media("demo.mp4").id)[0]
+
+    tmux.start([sys.executable, "-m", "annotator", "review", "demo.mp4", "--db", str(db),
+                "--reviewer", "e2e"], cwd=tmp_path)
+    shown = first.text[:30]
+    tmux.wait_for(lambda s: shown in s and "reviewed 0/" in s, "the transcript", timeout=20)
+    assert "saved" not in tmux.screen()
+    tmux.send("t")
+    tmux.wait_for_text("v Verbal order")
+    tmux.send("v")
+    tmux.wait_for(lambda s: "Verbal order" in row_of(s, shown) and "saved" in s, "saved")
+
+    shell = int(tmux.tmux("display-message", "-p", "-t", "e2e", "#{pane_pid}").strip())
+    (app_pid,) = children_of(shell)
+    os.kill(app_pid, 9)
+    assert tmux.exit_status() == 128 + 9
+
+    with Workspace(db) as ws:
+        assert ws.segment(first.id).tags == ("verbal_order",)
+        (entry,) = ws.audit(ws.find_media("demo.mp4").id)
+        assert entry["reviewer"] == "e2e"
