@@ -134,12 +134,19 @@ def row_of(screen: str, text: str) -> str:
     return next((line for line in screen.splitlines() if text in line), "")
 
 
-def test_review_in_a_real_terminal(tmux: Tmux, transcribed_db: Path, tmp_path: Path) -> None:
+@pytest.fixture
+def review_db(transcribed_db: Path, tmp_path: Path) -> Path:
+    """A private copy of the transcribed workspace, with demo.mp4 beside it."""
     with Workspace(transcribed_db) as src:  # everything in the main file, then copy it
         src.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db = tmp_path / "annotator.db"
     shutil.copy(transcribed_db, db)
     shutil.copy(DEMO, tmp_path / "demo.mp4")
+    return db
+
+
+def test_review_in_a_real_terminal(tmux: Tmux, review_db: Path, tmp_path: Path) -> None:
+    db = review_db
     with Workspace(db) as ws:
         media_id = ws.find_media("demo.mp4").id
         before = ws.segments(media_id)
@@ -208,14 +215,10 @@ def test_review_in_a_real_terminal(tmux: Tmux, transcribed_db: Path, tmp_path: P
 
 
 def test_kill_9_loses_nothing_shown_as_saved(
-    tmux: Tmux, transcribed_db: Path, tmp_path: Path
+    tmux: Tmux, review_db: Path, tmp_path: Path
 ) -> None:
     """Tag a line, see "saved", then SIGKILL the app: the tag is in the workspace."""
-    with Workspace(transcribed_db) as src:
-        src.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db = tmp_path / "annotator.db"
-    shutil.copy(transcribed_db, db)
-    shutil.copy(DEMO, tmp_path / "demo.mp4")
+    db = review_db
     with Workspace(db) as ws:
         first = ws.segments(ws.find_media("demo.mp4").id)[0]
 
