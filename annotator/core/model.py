@@ -18,7 +18,7 @@ Two layers of text are kept apart on purpose, because these transcripts can beco
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -51,6 +51,10 @@ class StreamInfo:
     channels: int | None = None
     width: int | None = None
     height: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values, as stored in the workspace and written to JSON exports."""
+        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,7 +137,7 @@ class Workspace:
     ) -> Media:
         """Register a media file by content hash; an already known hash returns its record
         (updating the last-seen path)."""
-        streams_json = json.dumps([_stream_dict(s) for s in streams])
+        streams_json = json.dumps([s.to_dict() for s in streams])
         with self.transaction() as c:
             row = c.execute("SELECT id FROM media WHERE sha256=?", (sha256,)).fetchone()
             if row is None:
@@ -545,10 +545,3 @@ class Workspace:
             for r in rows
         ]
 
-
-def _stream_dict(s: StreamInfo) -> dict[str, Any]:
-    return {
-        "index": s.index, "kind": s.kind, "codec": s.codec, "duration_ms": s.duration_ms,
-        "sample_rate": s.sample_rate, "channels": s.channels, "width": s.width,
-        "height": s.height,
-    }

@@ -69,19 +69,7 @@ def _media(media: Media) -> dict[str, Any]:
         "size": media.size,
         "duration_ms": media.duration_ms,
         "added_at": media.added_at,
-        "streams": [
-            {
-                "index": s.index,
-                "kind": s.kind,
-                "codec": s.codec,
-                "duration_ms": s.duration_ms,
-                "sample_rate": s.sample_rate,
-                "channels": s.channels,
-                "width": s.width,
-                "height": s.height,
-            }
-            for s in media.streams
-        ],
+        "streams": [stream.to_dict() for stream in media.streams],
     }
 
 
@@ -141,13 +129,7 @@ def _segment(seg: Segment, transcript: Transcript) -> dict[str, Any]:
         "no_speech_prob": _finite(seg.no_speech_prob),
         "compression_ratio": _finite(seg.compression_ratio),
         "words": [
-            {
-                "start_ms": w.start_ms,
-                "end_ms": w.end_ms,
-                "text": w.text,
-                "probability": _finite(w.probability),
-            }
-            for w in seg.words
+            {**w.to_dict(), "probability": _finite(w.probability)} for w in seg.words
         ],
     }
 
