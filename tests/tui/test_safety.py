@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.text import Text
@@ -59,18 +60,24 @@ async def test_markup_and_control_codes_show_literally(make_app: AppFactory,
         assert "\x1b" not in detail.plain
 
 
-async def test_without_mpv_the_app_works_and_says_how_to_install(
-    make_app: AppFactory, demo_db: Path, demo_ref: str
-) -> None:
-    app = make_app(demo_db, demo_ref)
+def record_notifications(app: Any) -> list[str]:
+    """Keep every notification's message (and still show it)."""
     messages: list[str] = []
     notify = app.notify
 
     def record(message: str, **kwargs: object) -> None:
         messages.append(message)
-        notify(message, **kwargs)  # type: ignore[arg-type]
+        notify(message, **kwargs)
 
-    app.notify = record  # type: ignore[method-assign]
+    app.notify = record
+    return messages
+
+
+async def test_without_mpv_the_app_works_and_says_how_to_install(
+    make_app: AppFactory, demo_db: Path, demo_ref: str
+) -> None:
+    app = make_app(demo_db, demo_ref)
+    messages = record_notifications(app)
     async with app.run_test(size=(120, 35)) as pilot:
         await pilot.pause()
         assert app.player is None and app.player_state == "none"
@@ -109,14 +116,7 @@ async def test_silent_playback_is_reported_once_unless_asked_for(
     monkeypatch.setattr("annotator.player.Player", SilentPlayer)
     app = make_app(demo_db, demo_ref, player_args=player_args)
     assert app.media_path.is_file()
-    messages: list[str] = []
-    notify = app.notify
-
-    def record(message: str, **kwargs: object) -> None:
-        messages.append(message)
-        notify(message, **kwargs)  # type: ignore[arg-type]
-
-    app.notify = record  # type: ignore[method-assign]
+    messages = record_notifications(app)
     async with app.run_test(size=(120, 35)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
