@@ -80,6 +80,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
               show_default=True, metavar="MS",
               help="Silence that splits speech chunks; lower is faster on clips with silent "
                    "tails but may merge two speakers' lines into one segment.")
+@click.option("--keep-hallucinations", is_flag=True,
+              help="Put into the draft even text the engine sampled where it judged there was "
+                   "no speech (by default it is held back, kept in the workspace and listed "
+                   "under 'suppressed' in the JSON export).")
 @click.option("--force", is_flag=True,
               help="Transcribe again files already done (never replaces reviewed work).")
 @click.option("--export", "export_", default="", metavar="FORMATS",
@@ -89,12 +93,15 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @db_option
 def transcribe(
     inputs: tuple[str, ...], model: str, language: str | None, beam_size: int, threads: int,
-    no_vad: bool, vad_min_silence: int, force: bool, export_: str, out: Path, db: Path,
+    no_vad: bool, vad_min_silence: int, keep_hallucinations: bool, force: bool, export_: str,
+    out: Path, db: Path,
 ) -> None:
     """Transcribe audio or video files (or every media file in folders) into the workspace.
 
     Files are identified by content hash: a file already transcribed is skipped. Each file's
-    segments are saved as they are decoded. Exit 0 if every file worked, 1 if any failed.
+    segments are saved as they are decoded. The summary's "held back" column counts segments
+    the engine sampled out of what it judged silence (see --keep-hallucinations). Exit 0 if
+    every file worked, 1 if any failed.
     """
     from annotator.core.media import expand_inputs
     from annotator.transcribe.engine import TranscribeOptions
@@ -104,6 +111,7 @@ def transcribe(
     options = TranscribeOptions(
         model=model, language=language, beam_size=beam_size, vad_filter=not no_vad,
         vad_min_silence_ms=vad_min_silence, cpu_threads=threads,
+        suppress_silent_hallucinations=not keep_hallucinations,
     )
     paths = expand_inputs(list(inputs))
     if not paths:
@@ -181,7 +189,7 @@ class _BatchProgress:
 def _summary(results: Sequence[Any]) -> None:
     table = Table(title="annotator transcribe")
     table.add_column("file", no_wrap=True)
-    for col in ("status", "audio s", "segments", "wall s", "RTF"):
+    for col in ("status", "audio s", "segments", "held back", "wall s", "RTF"):
         table.add_column(col, no_wrap=True)
     table.add_column("exports / error", overflow="fold")
     for r in results:
@@ -189,7 +197,7 @@ def _summary(results: Sequence[Any]) -> None:
         detail = ", ".join(p.name for p in r.exports) if r.status != "failed" else r.error or ""
         table.add_row(
             escape(r.path.name), r.status, f"{r.audio_ms / 1000:.1f}", str(r.segments),
-            f"{r.seconds:.1f}", rtf, escape(detail),
+            str(r.held_back), f"{r.seconds:.1f}", rtf, escape(detail),
         )
     _stdout().print(table)
 

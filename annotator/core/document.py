@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from annotator import __version__
-from annotator.core.model import Codebook, Media, Run, Segment, Speaker
+from annotator.core.model import Codebook, Media, Run, Segment, Speaker, SuppressedSegment
 from annotator.core.store import Workspace, utcnow
 
 
@@ -26,6 +26,8 @@ class Transcript:
     codebook_info: dict[str, str] | None = None
     tool_version: str = __version__
     exported_at: str = ""
+    #: machine segments the run held back as probable hallucinations (not in ``segments``)
+    suppressed: tuple[SuppressedSegment, ...] = ()
 
     def speaker_of(self, seg: Segment) -> Speaker | None:
         return self.speakers.get(seg.speaker_id) if seg.speaker_id is not None else None
@@ -79,4 +81,7 @@ def load_transcript(ws: Workspace, media_id: int) -> Transcript:
         cb_id = ws.media_codebook(media_id)
         codebook = ws.load_codebook(cb_id) if cb_id is not None else None
         info = ws.codebook_info(cb_id) if cb_id is not None else None
-    return Transcript(media, run, segments, speakers, codebook, info, __version__, utcnow())
+        suppressed = tuple(ws.suppressed(run.id)) if run is not None else ()
+    return Transcript(
+        media, run, segments, speakers, codebook, info, __version__, utcnow(), suppressed
+    )

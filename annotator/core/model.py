@@ -140,6 +140,36 @@ class DraftSegment(MachineSegment):
     run_id: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SuppressedSegment(MachineSegment):
+    """Text the engine produced for a stretch it judged to hold no speech.
+
+    Whisper models "hear" words in silence (measured on the demo clip: a sub-second silent
+    tail came back as "Take it off." or "Stay in the car." on some runs and nothing on
+    others). When the engine's own no-speech probability is above its threshold *and* the
+    text only appeared after the deterministic decode was rejected (a sampled retry,
+    ``temperature`` > 0), the segment is held back from the draft. It is never thrown away:
+    the workspace keeps it with the run and the JSON export lists it, so a reviewer can see
+    exactly what was left out and why.
+    """
+
+    temperature: float
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start_ms": self.start_ms,
+            "end_ms": self.end_ms,
+            "text": self.text,
+            "words": [w.to_dict() for w in self.words],
+            "avg_logprob": self.avg_logprob,
+            "no_speech_prob": self.no_speech_prob,
+            "compression_ratio": self.compression_ratio,
+            "temperature": self.temperature,
+            "reason": self.reason,
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class Segment:
     """A segment of the review layer: the draft plus every human decision about it."""

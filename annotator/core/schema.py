@@ -104,4 +104,21 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX audit_media ON audit(media_id, id);
     """,
+    # 2: machine segments held back as probable hallucinations (see SuppressedSegment)
+    """
+    CREATE TABLE suppressed_segment (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,
+        start_ms INTEGER NOT NULL,
+        end_ms INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        words TEXT NOT NULL,
+        avg_logprob REAL NOT NULL,
+        no_speech_prob REAL NOT NULL,
+        compression_ratio REAL NOT NULL,
+        temperature REAL NOT NULL,
+        reason TEXT NOT NULL,
+        UNIQUE (run_id, start_ms, end_ms, text)
+    );
+    """,
 ]

@@ -32,6 +32,7 @@ from annotator.core.model import (
     Segment,
     Speaker,
     StreamInfo,
+    SuppressedSegment,
     Word,
 )
 from annotator.core.schema import MIGRATIONS
@@ -262,6 +263,33 @@ class Workspace:
                 no_speech_prob, compression_ratio,
             )
             return self.insert_segment(seg)
+
+    def add_suppressed(self, run_id: int, seg: SuppressedSegment) -> None:
+        """Keep a held-back machine segment with its run (a resumed run may decode the same
+        one again: stored once)."""
+        with self.transaction() as c:
+            c.execute(
+                "INSERT OR IGNORE INTO suppressed_segment(run_id, start_ms, end_ms, text, words,"
+                " avg_logprob, no_speech_prob, compression_ratio, temperature, reason)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (run_id, seg.start_ms, seg.end_ms, seg.text, _words_json(seg.words),
+                 seg.avg_logprob, seg.no_speech_prob, seg.compression_ratio, seg.temperature,
+                 seg.reason),
+            )
+
+    def suppressed(self, run_id: int) -> list[SuppressedSegment]:
+        rows = self.conn.execute(
+            "SELECT * FROM suppressed_segment WHERE run_id=? ORDER BY start_ms, id", (run_id,)
+        )
+        return [
+            SuppressedSegment(
+                index=i, start_ms=r["start_ms"], end_ms=r["end_ms"], text=r["text"],
+                words=_words_from(r["words"]), avg_logprob=r["avg_logprob"],
+                no_speech_prob=r["no_speech_prob"], compression_ratio=r["compression_ratio"],
+                temperature=r["temperature"], reason=r["reason"],
+            )
+            for i, r in enumerate(rows)
+        ]
 
     def drafts(self, run_id: int) -> list[DraftSegment]:
         rows = self.conn.execute(

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from annotator.core.document import Transcript
-from annotator.core.model import Codebook, Media, Run, Segment, Speaker
+from annotator.core.model import Codebook, Media, Run, Segment, Speaker, SuppressedSegment
 from annotator.formats.base import FormatBase
 from annotator.formats.errors import TranscriptFileError
 
@@ -53,6 +53,7 @@ def to_dict(transcript: Transcript) -> dict[str, Any]:
         "speakers": [_speaker(sp) for _, sp in sorted(transcript.speakers.items())],
         "codebook": None if transcript.codebook is None else _codebook(transcript.codebook),
         "segments": [_segment(seg, transcript) for seg in transcript.segments],
+        "suppressed": [_suppressed(seg) for seg in transcript.suppressed],
     }
 
 
@@ -87,6 +88,13 @@ def _run(run: Run) -> dict[str, Any]:
         "finished_at": run.finished_at,
         "status": run.status,
     }
+
+
+def _suppressed(seg: SuppressedSegment) -> dict[str, Any]:
+    data = seg.to_dict()
+    for key in ("avg_logprob", "compression_ratio", "temperature"):
+        data[key] = _finite(data[key])
+    return data
 
 
 def _speaker(sp: Speaker) -> dict[str, Any]:

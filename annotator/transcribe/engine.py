@@ -16,7 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from annotator.core.model import MachineSegment, Word
+from annotator.core.model import MachineSegment, SuppressedSegment, Word
 from annotator.errors import MediaError, ModelError
 from annotator.transcribe.models import DEFAULT_MODEL, ResolvedModel, resolve_model
 
@@ -42,6 +42,13 @@ class TranscribeOptions:
     # 3x faster with the same words but merges two speakers' lines into one segment. Review
     # needs the segmentation, so the default stays 2000 (--vad-min-silence to change it).
     vad_min_silence_ms: int = 2000
+    # Hold back text that exists only because a sampled retry produced it where the engine
+    # itself judged "no speech" (see SuppressedSegment); kept in the workspace, not the draft.
+    suppress_silent_hallucinations: bool = True
+    # Seed for CTranslate2's sampler (used only by temperature-fallback retries). CTranslate2
+    # seeds each decoding thread once, on its first sample, so this makes a fresh process
+    # repeat itself; later files in the same process continue the same random stream.
+    seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def engine_kwargs(self) -> dict[str, Any]:
@@ -100,6 +107,9 @@ class Engine:
             raise ModelError(
                 self.model.model_id, f"cannot load from {self.model.path}: {exc}"
             ) from exc
+        import ctranslate2
+
+        ctranslate2.set_random_seed(self.options.seed)
         self.versions = engine_versions()
 
     def provenance_options(self) -> dict[str, Any]:
@@ -107,7 +117,9 @@ class Engine:
         opts["model_path"] = str(self.model.path)
         return opts
 
-    def transcribe(self, path: Path) -> tuple[EngineInfo, Iterator[MachineSegment]]:
+    def transcribe(
+        self, path: Path
+    ) -> tuple[EngineInfo, Iterator[MachineSegment | SuppressedSegment]]:
         """Start decoding ``path``; returns the info and a lazy segment iterator."""
         try:
             segments, info = self._whisper.transcribe(str(path), **self.options.engine_kwargs())
@@ -121,27 +133,55 @@ class Engine:
         engine_info = EngineInfo(
             info.language, float(info.language_probability), to_ms(info.duration), used
         )
-        return engine_info, self._convert(path, segments)
+        threshold = info.transcription_options.no_speech_threshold
+        suppress = threshold if self.options.suppress_silent_hallucinations else None
+        return engine_info, convert_segments(path, segments, suppress)
 
-    @staticmethod
-    def _convert(path: Path, segments: Any) -> Iterator[MachineSegment]:
-        index = 0
-        try:
-            for seg in segments:
-                words = tuple(
-                    Word(to_ms(w.start), to_ms(w.end), w.word, float(w.probability))
-                    for w in (seg.words or ())
+
+def convert_segments(
+    path: Path, segments: Any, no_speech_threshold: float | None
+) -> Iterator[MachineSegment | SuppressedSegment]:
+    """faster-whisper segments to domain segments; with a ``no_speech_threshold``, a segment
+    whose window the engine judged silent (``no_speech_prob`` above it) and whose text came
+    only from a sampled retry (``temperature`` > 0) is yielded as a :class:`SuppressedSegment`.
+
+    Both conditions are needed: on espeak speech tiny.en reports a no-speech probability of
+    0.64 for whole windows of clear words (decoded at temperature 0), and hard real speech
+    can need a retry while the model is sure someone is talking.
+    """
+    index = 0
+    try:
+        for seg in segments:
+            words = tuple(
+                Word(to_ms(w.start), to_ms(w.end), w.word, float(w.probability))
+                for w in (seg.words or ())
+            )
+            common: dict[str, Any] = {
+                "start_ms": to_ms(seg.start), "end_ms": to_ms(seg.end),
+                "text": seg.text.strip(), "words": words,
+                "avg_logprob": float(seg.avg_logprob),
+                "no_speech_prob": float(seg.no_speech_prob),
+                "compression_ratio": float(seg.compression_ratio),
+            }
+            temperature = float(seg.temperature or 0.0)
+            if (
+                no_speech_threshold is not None
+                and temperature > 0
+                and common["no_speech_prob"] > no_speech_threshold
+            ):
+                reason = (
+                    f"no-speech probability {common['no_speech_prob']:.2f} > "
+                    f"{no_speech_threshold:.2f} and the text came from a sampled retry at "
+                    f"temperature {temperature:g}"
                 )
-                yield MachineSegment(
-                    index, to_ms(seg.start), to_ms(seg.end), seg.text.strip(), words,
-                    float(seg.avg_logprob), float(seg.no_speech_prob),
-                    float(seg.compression_ratio),
+                yield SuppressedSegment(
+                    index=-1, temperature=temperature, reason=reason, **common
                 )
-                index += 1
-        except Exception as exc:  # a decode error mid-stream: name the file and the cause
-            raise MediaError(
-                path, f"decoding failed mid-stream ({type(exc).__name__}: {exc})"
-            ) from exc
+                continue
+            yield MachineSegment(index=index, **common)
+            index += 1
+    except Exception as exc:  # a decode error mid-stream: name the file and the cause
+        raise MediaError(path, f"decoding failed mid-stream ({type(exc).__name__}: {exc})") from exc
 
 
 def _jsonable(value: Any) -> Any:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from annotator.core.media import Probe, probe
-from annotator.core.model import Media, Run, Segment
+from annotator.core.model import Media, Run, Segment, SuppressedSegment
 from annotator.core.store import Workspace
 from annotator.errors import AnnotatorError, MediaError, ModelError, NotFoundError, UsageError
 from annotator.transcribe.engine import Engine, TranscribeOptions
@@ -36,6 +36,7 @@ class FileResult:
     status: Status
     media: Media | None = None
     segments: int = 0
+    held_back: int = 0  # machine segments suppressed as probable hallucinations
     audio_ms: int = 0
     seconds: float = 0.0
     error: str | None = None
@@ -127,6 +128,9 @@ def transcribe_probed(
         for seg in segments:
             if should_stop is not None and should_stop():
                 raise Cancelled(f"{info.path}: transcription cancelled")
+            if isinstance(seg, SuppressedSegment):
+                ws.add_suppressed(run.id, seg)
+                continue
             if (seg.start_ms + seg.end_ms) // 2 <= resume_after_ms:
                 continue  # stored before the interruption
             if replace:
@@ -174,6 +178,7 @@ def run_batch(
             if known is not None and not force:
                 result.status, result.media = "skipped", known
                 result.segments = ws.segment_counts(known.id)[0]
+                result.held_back = _held_back(ws, known)
             else:
                 if engine is None:
                     engine = engine_factory(options)
@@ -185,6 +190,7 @@ def run_batch(
                 media, _ = transcribe_probed(ws, engine, info, force=force, on_segment=on_segment)
                 result.status, result.media = "done", media
                 result.segments = ws.segment_counts(media.id)[0]
+                result.held_back = _held_back(ws, media)
         except AnnotatorError as exc:
             if isinstance(exc, Cancelled | ModelError | UsageError):
                 raise  # not about this file: the whole batch cannot go on
@@ -206,6 +212,11 @@ def _same_settings(run: Run, engine: Engine) -> bool:
     return run.model_sha256 == engine.model.sha256 and all(
         run.options.get(key) == value for key, value in wanted.items()
     )
+
+
+def _held_back(ws: Workspace, media: Media) -> int:
+    run = ws.current_run(media.id)
+    return 0 if run is None else len(ws.suppressed(run.id))
 
 
 def _known_done(ws: Workspace, sha256: str) -> Media | None:
