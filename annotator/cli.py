@@ -78,12 +78,13 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--no-vad", is_flag=True, help="Do not skip silence with voice activity detection.")
 @click.option("--vad-min-silence", type=click.IntRange(100, 10000), default=2000,
               show_default=True, metavar="MS",
-              help="Silence that splits speech chunks; lower is faster on clips with silent "
-                   "tails but may merge two speakers' lines into one segment.")
+              help="Silence that ends a speech chunk; lower may merge two speakers' lines into "
+                   "one segment.")
 @click.option("--keep-hallucinations", is_flag=True,
-              help="Put into the draft even text the engine sampled where it judged there was "
-                   "no speech (by default it is held back, kept in the workspace and listed "
-                   "under 'suppressed' in the JSON export).")
+              help="Put into the draft even text produced where the engine and a VAD pass "
+                   "judge there is no speech, and retry such windows with sampling (by "
+                   "default that text is held back, kept in the workspace and listed under "
+                   "'suppressed' in the JSON export).")
 @click.option("--force", is_flag=True,
               help="Transcribe again files already done (never replaces reviewed work).")
 @click.option("--export", "export_", default="", metavar="FORMATS",

@@ -142,15 +142,15 @@ class DraftSegment(MachineSegment):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SuppressedSegment(MachineSegment):
-    """Text the engine produced for a stretch it judged to hold no speech.
+    """Text the engine produced for a stretch judged to hold no speech.
 
-    Whisper models "hear" words in silence (measured on the demo clip: a sub-second silent
-    tail came back as "Take it off." or "Stay in the car." on some runs and nothing on
-    others). When the engine's own no-speech probability is above its threshold *and* the
-    text only appeared after the deterministic decode was rejected (a sampled retry,
-    ``temperature`` > 0), the segment is held back from the draft. It is never thrown away:
-    the workspace keeps it with the run and the JSON export lists it, so a reviewer can see
-    exactly what was left out and why.
+    Whisper models "hear" words in silence (measured on the demo clip: its silent sub-second
+    tail came back as a repeat of the previous line, or as "Take it off." or "Stay in the
+    car." on some runs). When the engine's own no-speech probability is above its threshold
+    and either the text came from a sampled retry or a VAD pass hears almost no speech under
+    it (:mod:`annotator.transcribe.silence`), the segment is held back from the draft. It is
+    never thrown away: the workspace keeps it with the run and the JSON export lists it, so a
+    reviewer can see exactly what was left out and why.
     """
 
     temperature: float

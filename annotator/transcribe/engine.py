@@ -37,13 +37,14 @@ class TranscribeOptions:
     compute_type: str = "int8"
     cpu_threads: int = 0  # 0 = CTranslate2's default (all cores)
     # Silence (ms) that ends a VAD speech chunk; 2000 is faster-whisper's default. Measured on
-    # the demo clip: 2000 keeps one scripted line per segment (23/23) but leaves a sub-second
-    # tail that tiny.en hallucinates on through six temperature retries (RTF ~0.22); 1000 is
-    # 3x faster with the same words but merges two speakers' lines into one segment. Review
-    # needs the segmentation, so the default stays 2000 (--vad-min-silence to change it).
+    # the demo clip: 2000 keeps one scripted line per segment (23/23) but keeps the file's
+    # sub-second silent tail, which tiny.en fills with invented text (see silence.py, which
+    # holds that back and skips its retries); 1000 drops the tail but merges two speakers'
+    # lines into one segment. Review needs the segmentation, so the default stays 2000.
     vad_min_silence_ms: int = 2000
-    # Hold back text that exists only because a sampled retry produced it where the engine
-    # itself judged "no speech" (see SuppressedSegment); kept in the workspace, not the draft.
+    # Hold back text the engine produced where it and a VAD pass judge there is no speech, and
+    # skip sampled retries on such windows (see silence.py); kept in the workspace, not the
+    # draft.
     suppress_silent_hallucinations: bool = True
     # Seed for CTranslate2's sampler (used only by temperature-fallback retries). CTranslate2
     # seeds each decoding thread once, on its first sample, so this makes a fresh process
@@ -96,8 +97,13 @@ class Engine:
         self.model: ResolvedModel = resolve_model(self.options.model)
         from faster_whisper import WhisperModel
 
+        from annotator.transcribe.silence import SilenceAwareWhisper
+
+        model_class = (
+            SilenceAwareWhisper if self.options.suppress_silent_hallucinations else WhisperModel
+        )
         try:
-            self._whisper = WhisperModel(
+            self._whisper = model_class(
                 str(self.model.path),  # always a folder: a bare name would try a download
                 device="cpu",
                 compute_type=self.options.compute_type,
@@ -115,14 +121,29 @@ class Engine:
     def provenance_options(self) -> dict[str, Any]:
         opts = asdict(self.options)
         opts["model_path"] = str(self.model.path)
+        if self.options.suppress_silent_hallucinations and self.options.vad_filter:
+            from annotator.transcribe.silence import CHECK_VAD, MIN_HEARD_SHARE
+
+            opts["silence_check"] = {"vad": CHECK_VAD, "min_heard_share": MIN_HEARD_SHARE}
         return opts
 
     def transcribe(
         self, path: Path
     ) -> tuple[EngineInfo, Iterator[MachineSegment | SuppressedSegment]]:
-        """Start decoding ``path``; returns the info and a lazy segment iterator."""
+        """Start decoding ``path``; returns the info and a lazy segment iterator.
+
+        The audio is decoded here (as faster-whisper would do itself) so the silence check
+        can look at the same samples the engine hears.
+        """
+        from faster_whisper import decode_audio
+
+        from annotator.transcribe.silence import SAMPLE_RATE, speech_spans
+
         try:
-            segments, info = self._whisper.transcribe(str(path), **self.options.engine_kwargs())
+            audio = decode_audio(str(path), sampling_rate=SAMPLE_RATE)
+            check = self.options.suppress_silent_hallucinations and self.options.vad_filter
+            spans = speech_spans(audio) if check else None
+            segments, info = self._whisper.transcribe(audio, **self.options.engine_kwargs())
         except Exception as exc:  # PyAV and the engine raise many types for bad input
             raise MediaError(path, f"cannot decode audio ({type(exc).__name__}: {exc})") from exc
         used = {
@@ -135,20 +156,18 @@ class Engine:
         )
         threshold = info.transcription_options.no_speech_threshold
         suppress = threshold if self.options.suppress_silent_hallucinations else None
-        return engine_info, convert_segments(path, segments, suppress)
+        return engine_info, convert_segments(path, segments, suppress, spans)
 
 
 def convert_segments(
-    path: Path, segments: Any, no_speech_threshold: float | None
+    path: Path, segments: Any, no_speech_threshold: float | None,
+    spans: list[tuple[int, int]] | None = None,
 ) -> Iterator[MachineSegment | SuppressedSegment]:
-    """faster-whisper segments to domain segments; with a ``no_speech_threshold``, a segment
-    whose window the engine judged silent (``no_speech_prob`` above it) and whose text came
-    only from a sampled retry (``temperature`` > 0) is yielded as a :class:`SuppressedSegment`.
+    """faster-whisper segments to domain segments. With a ``no_speech_threshold``, segments
+    :func:`annotator.transcribe.silence.judge` finds silent (``spans``: where a VAD hears
+    speech) come out as :class:`SuppressedSegment`; draft indices stay contiguous."""
+    from annotator.transcribe.silence import judge
 
-    Both conditions are needed: on espeak speech tiny.en reports a no-speech probability of
-    0.64 for whole windows of clear words (decoded at temperature 0), and hard real speech
-    can need a retry while the model is sure someone is talking.
-    """
     index = 0
     try:
         for seg in segments:
@@ -156,27 +175,20 @@ def convert_segments(
                 Word(to_ms(w.start), to_ms(w.end), w.word, float(w.probability))
                 for w in (seg.words or ())
             )
-            common: dict[str, Any] = {
-                "start_ms": to_ms(seg.start), "end_ms": to_ms(seg.end),
-                "text": seg.text.strip(), "words": words,
-                "avg_logprob": float(seg.avg_logprob),
-                "no_speech_prob": float(seg.no_speech_prob),
-                "compression_ratio": float(seg.compression_ratio),
-            }
+            start_ms, end_ms = to_ms(seg.start), to_ms(seg.end)
+            no_speech = float(seg.no_speech_prob)
             temperature = float(seg.temperature or 0.0)
-            if (
-                no_speech_threshold is not None
-                and temperature > 0
-                and common["no_speech_prob"] > no_speech_threshold
-            ):
-                reason = (
-                    f"no-speech probability {common['no_speech_prob']:.2f} > "
-                    f"{no_speech_threshold:.2f} and the text came from a sampled retry at "
-                    f"temperature {temperature:g}"
-                )
-                yield SuppressedSegment(
-                    index=-1, temperature=temperature, reason=reason, **common
-                )
+            common: dict[str, Any] = {
+                "start_ms": start_ms, "end_ms": end_ms, "text": seg.text.strip(),
+                "words": words, "avg_logprob": float(seg.avg_logprob),
+                "no_speech_prob": no_speech, "compression_ratio": float(seg.compression_ratio),
+            }
+            reason = judge(
+                start_ms=start_ms, end_ms=end_ms, no_speech_prob=no_speech,
+                temperature=temperature, no_speech_threshold=no_speech_threshold, spans=spans,
+            )
+            if reason is not None:
+                yield SuppressedSegment(index=-1, temperature=temperature, reason=reason, **common)
                 continue
             yield MachineSegment(index=index, **common)
             index += 1

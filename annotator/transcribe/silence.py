@@ -1,0 +1,139 @@
+"""Words heard in silence: how annotator keeps whisper's hallucinations out of the draft.
+
+Whisper models produce fluent text for stretches with no speech. Measured on the demo clip
+(tiny.en, beam 5): its last 0.75 s is silence that faster-whisper's VAD keeps (the VAD only
+ends a chunk after 2 s of silence, and the file ends sooner). The deterministic decode of that
+remnant repeats the previous line ("Do not hurt my baby.") at 58.5-59.2 s, is rejected as
+repetitive, and the sampled retries that follow invent a line that was never said ("Take it
+off.", "Stay in the car.", a different one on different runs) and cost 11 of the 15 seconds
+the whole clip takes.
+
+Two independent signals say a stretch is silent:
+
+- the engine's own **no-speech probability** for the window is above its threshold (0.6);
+- either the text only exists because a **sampled retry** produced it (``temperature`` > 0),
+  or a second, finer VAD pass (Silero, threshold 0.3, 200 ms gaps, no padding) finds speech
+  under less than a fifth of the segment. On the eight shared reference clips every real
+  segment has at least half its span under such speech; the repeated line has none.
+
+Only when both say so is a segment held back (:func:`judge`). It is not deleted: the workspace
+keeps it with the run and the JSON export lists it under ``suppressed``.
+
+:class:`SilenceAwareWhisper` saves the retries: once the deterministic decode of a window is
+rejected *and* the engine judges the window silent, anything a retry could produce would be
+held back by the rule above, so the window is treated as silence straight away (the same
+skip faster-whisper makes when both its no-speech and log-probability tests agree). This
+overrides ``generate_with_fallback``, an internal method of faster-whisper; the exact pin of
+faster-whisper in ``pyproject.toml`` and the tests on real audio guard it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+from faster_whisper import WhisperModel
+from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+#: The finer VAD pass that checks where speech is (recorded in every run's options).
+CHECK_VAD = {"threshold": 0.3, "min_silence_duration_ms": 200, "speech_pad_ms": 0}
+#: A segment with speech under less than this share of its span counts as unheard.
+MIN_HEARD_SHARE = 0.2
+
+SAMPLE_RATE = 16000
+Decode = tuple[Any, float, float, float]  # (result, avg_logprob, temperature, compression)
+
+
+def speech_spans(audio: np.ndarray[Any, Any]) -> list[tuple[int, int]]:
+    """Where the finer VAD hears speech, as sorted (start_ms, end_ms) pairs."""
+    found = get_speech_timestamps(audio, VadOptions(**CHECK_VAD))
+    return [(s["start"] * 1000 // SAMPLE_RATE, s["end"] * 1000 // SAMPLE_RATE) for s in found]
+
+
+def heard_ms(spans: list[tuple[int, int]], start_ms: int, end_ms: int) -> int:
+    """How many milliseconds of [start_ms, end_ms) lie under the spans."""
+    total = 0
+    i = max(bisect.bisect_right(spans, (start_ms,)) - 1, 0)
+    while i < len(spans) and spans[i][0] < end_ms:
+        total += max(0, min(spans[i][1], end_ms) - max(spans[i][0], start_ms))
+        i += 1
+    return total
+
+
+def judge(
+    *, start_ms: int, end_ms: int, no_speech_prob: float, temperature: float,
+    no_speech_threshold: float | None, spans: list[tuple[int, int]] | None,
+) -> str | None:
+    """Why this segment should be held back, or None to keep it."""
+    if no_speech_threshold is None or no_speech_prob <= no_speech_threshold:
+        return None
+    silent = f"no-speech probability {no_speech_prob:.2f} > {no_speech_threshold:.2f}"
+    if temperature > 0:
+        return f"{silent} and the text came from a sampled retry at temperature {temperature:g}"
+    if spans is not None and end_ms > start_ms:
+        share = heard_ms(spans, start_ms, end_ms) / (end_ms - start_ms)
+        if share < MIN_HEARD_SHARE:
+            return f"{silent} and voice activity detection hears speech under {share:.0%} of it"
+    return None
+
+
+def _rejected(decode: Decode, options: Any) -> bool:
+    """Would faster-whisper retry after this decode (too repetitive or too unlikely)?"""
+    _result, avg_logprob, _temperature, ratio = decode
+    cr_limit, lp_limit = options.compression_ratio_threshold, options.log_prob_threshold
+    return (cr_limit is not None and ratio > cr_limit) or (
+        lp_limit is not None and avg_logprob < lp_limit
+    )
+
+
+def settle_first_decode(first: Decode, options: Any) -> Decode | None:
+    """After the deterministic decode: the decode to use, or None to go on with retries.
+
+    A rejected decode of a window the engine judges silent comes back with an average log
+    probability of -inf, which makes faster-whisper skip the window as silence.
+    """
+    if not _rejected(first, options):
+        return first
+    threshold = options.no_speech_threshold
+    if threshold is not None and first[0].no_speech_prob > threshold:
+        return (first[0], -math.inf, first[2], first[3])
+    return None
+
+
+def best_of(first: Decode, rest: Decode, options: Any) -> Decode:
+    """faster-whisper's choice when every attempt was rejected: prefer decodes under the
+    compression limit, then the highest average log probability; report the last
+    temperature tried."""
+    if not _rejected(rest, options):
+        return rest
+    limit = options.compression_ratio_threshold
+    candidates = [d for d in (first, rest) if limit is None or d[3] <= limit] or [first, rest]
+    best = max(candidates, key=lambda d: d[1])
+    return (best[0], best[1], options.temperatures[-1], best[3])
+
+
+class SilenceAwareWhisper(WhisperModel):  # type: ignore[misc]
+    """faster-whisper's model, without sampled retries on windows it judges silent."""
+
+    def generate_with_fallback(
+        self, encoder_output: Any, prompt: list[int], tokenizer: Any, options: Any
+    ) -> Decode:
+        temperatures = list(options.temperatures)
+        parent = super().generate_with_fallback
+        if len(temperatures) < 2:
+            return parent(encoder_output, prompt, tokenizer, options)  # type: ignore[no-any-return]
+        first: Decode = parent(
+            encoder_output, prompt, tokenizer,
+            dataclasses.replace(options, temperatures=temperatures[:1]),
+        )
+        settled = settle_first_decode(first, options)
+        if settled is not None:
+            return settled
+        rest: Decode = parent(
+            encoder_output, prompt, tokenizer,
+            dataclasses.replace(options, temperatures=temperatures[1:]),
+        )
+        return best_of(first, rest, options)
