@@ -234,8 +234,11 @@ def list_cmd(db: Path) -> None:
     """List media in the workspace with duration, segments and review progress."""
     _require_db(db)
     table = Table(title=f"workspace {escape(str(db))}")
-    for col in ("id", "file", "sha256", "duration", "segments", "reviewed", "model"):
-        table.add_column(col, no_wrap=col != "model", overflow="fold")
+    from annotator.core.document import held_back
+
+    for col in ("id", "file", "sha256", "duration", "segments", "reviewed", "held back", "model"):
+        table.add_column(col, no_wrap=col in ("id", "sha256", "model"), overflow="fold",
+                         min_width=4 if col in ("file", "held back") else len(col))
     with Workspace(db) as ws:
         for m in ws.list_media():
             total, reviewed = ws.segment_counts(m.id)
@@ -243,7 +246,8 @@ def list_cmd(db: Path) -> None:
             pct = f"{reviewed}/{total} ({100 * reviewed / total:.0f}%)" if total else "0/0"
             table.add_row(
                 str(m.id), escape(Path(m.path).name), m.sha256[:12], _clock(m.duration_ms),
-                str(total), pct, escape(run.model_id) if run else "not transcribed",
+                str(total), pct, str(len(held_back(ws, m.id))),
+                escape(run.model_id) if run else "not transcribed",
             )
     _stdout().print(table)
 

@@ -69,6 +69,14 @@ class Transcript:
         }
 
 
+def held_back(ws: Workspace, media_id: int) -> list[SuppressedSegment]:
+    """Machine segments the media's run held back as heard in silence (see
+    :class:`SuppressedSegment`): shown as a count by the CLI and the review app, so nobody
+    forgets they exist."""
+    run = ws.current_run(media_id) or ws.unfinished_run(media_id)
+    return [] if run is None else ws.suppressed(run.id)
+
+
 def load_transcript(ws: Workspace, media_id: int) -> Transcript:
     """Read one media file's transcript from the workspace in a single snapshot."""
     with ws.transaction():
@@ -81,7 +89,7 @@ def load_transcript(ws: Workspace, media_id: int) -> Transcript:
         cb_id = ws.media_codebook(media_id)
         codebook = ws.load_codebook(cb_id) if cb_id is not None else None
         info = ws.codebook_info(cb_id) if cb_id is not None else None
-        suppressed = tuple(ws.suppressed(run.id)) if run is not None else ()
+        suppressed = tuple(held_back(ws, media_id))
     return Transcript(
         media, run, segments, speakers, codebook, info, __version__, utcnow(), suppressed
     )

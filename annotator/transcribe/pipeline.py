@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
+from annotator.core.document import held_back
 from annotator.core.media import Probe, probe
 from annotator.core.model import Media, Run, Segment, SuppressedSegment
 from annotator.core.store import Workspace
@@ -178,7 +179,7 @@ def run_batch(
             if known is not None and not force:
                 result.status, result.media = "skipped", known
                 result.segments = ws.segment_counts(known.id)[0]
-                result.held_back = _held_back(ws, known)
+                result.held_back = len(held_back(ws, known.id))
             else:
                 if engine is None:
                     engine = engine_factory(options)
@@ -190,7 +191,7 @@ def run_batch(
                 media, _ = transcribe_probed(ws, engine, info, force=force, on_segment=on_segment)
                 result.status, result.media = "done", media
                 result.segments = ws.segment_counts(media.id)[0]
-                result.held_back = _held_back(ws, media)
+                result.held_back = len(held_back(ws, media.id))
         except AnnotatorError as exc:
             if isinstance(exc, Cancelled | ModelError | UsageError):
                 raise  # not about this file: the whole batch cannot go on
@@ -212,11 +213,6 @@ def _same_settings(run: Run, engine: Engine) -> bool:
     return run.model_sha256 == engine.model.sha256 and all(
         run.options.get(key) == value for key, value in wanted.items()
     )
-
-
-def _held_back(ws: Workspace, media: Media) -> int:
-    run = ws.current_run(media.id)
-    return 0 if run is None else len(ws.suppressed(run.id))
 
 
 def _known_done(ws: Workspace, sha256: str) -> Media | None:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from textual.app import App, ComposeResult
 from textual.widgets import Footer
 
+from annotator.core.document import held_back
 from annotator.core.edits import Change
 from annotator.core.model import Segment
 from annotator.core.session import ReviewSession
@@ -104,6 +105,18 @@ class ReviewBase(App[None]):
         self.refresh_view()
         self.table.focus()
         self.update_progress()
+        self.report_held_back()
+
+    def report_held_back(self) -> None:
+        """Say when the transcription held segments back as heard in silence: they are not
+        in the table, and a reviewer should know they exist and where to find them."""
+        count = len(held_back(self.session.ws, self.session.media_id))
+        if count:
+            self.notify(
+                f"{count} machine segment{'s' if count != 1 else ''} held back as text heard "
+                "in silence; not shown here, listed under 'suppressed' in the JSON export.",
+                title="Held back", timeout=8, markup=False,
+            )
 
     # -- the view -------------------------------------------------------------------------
 

@@ -115,6 +115,7 @@ class TranscriptionActions(ReviewBase):
         self.transcribe_progress = ""
         self.update_activity()
         self.notify(f"Transcription finished: {message.count} segments.", timeout=4)
+        self.report_held_back()
 
     def on_transcriber_failed(self, message: Transcriber.Failed) -> None:
         self.transcribing = False

@@ -165,6 +165,12 @@ def test_cli_summary_counts_held_back_segments(
         assert run is not None and json.loads(json.dumps(run.options))[
             "suppress_silent_hallucinations"
         ] is True
+    assert main(["list", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "held back" in out
+    row = next(line for line in out.splitlines() if "jfk.flac" in line)
+    cells = [c.strip() for c in row.split("│") if c.strip()]
+    assert cells[6] == "1", cells
 
 
 def test_keep_hallucinations_flag_turns_the_guard_off(

@@ -179,3 +179,40 @@ async def test_codebook_option_is_installed_for_the_media(make_app: AppFactory, 
     with Workspace(demo_db) as ws:
         cb_id = ws.media_codebook(int(demo_ref))
         assert cb_id is not None and ws.load_codebook(cb_id).version == "2.0"
+
+
+async def test_held_back_segments_are_announced_and_stay_out_of_the_table(
+    make_app: AppFactory, demo_db: Path, demo_ref: str
+) -> None:
+    from annotator.core.model import SuppressedSegment, Word
+
+    with Workspace(demo_db) as ws:
+        media = ws.find_media(demo_ref)
+        run = ws.current_run(media.id)
+        assert run is not None
+        ws.add_suppressed(run.id, SuppressedSegment(
+            index=-1, start_ms=58490, end_ms=59210, text="[bold]Stay in the car.[/]",
+            words=(Word(58490, 59210, " Stay", 0.3),), avg_logprob=-0.7, no_speech_prob=0.81,
+            compression_ratio=2.1, temperature=0.6, reason="sampled retry",
+        ))
+    app = make_app(demo_db, demo_ref)
+    messages = record_notifications(app)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.pause()
+        assert [m for m in messages if "held back" in m] == [
+            "1 machine segment held back as text heard in silence; not shown here, listed "
+            "under 'suppressed' in the JSON export."
+        ]
+        assert all("Stay in the car" not in s.text for s in app.session.segments)
+
+
+async def test_nothing_held_back_means_no_notice(
+    make_app: AppFactory, demo_db: Path, demo_ref: str
+) -> None:
+    with Workspace(demo_db) as ws, ws.transaction() as c:
+        c.execute("DELETE FROM suppressed_segment")
+    app = make_app(demo_db, demo_ref)
+    messages = record_notifications(app)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.pause()
+        assert not [m for m in messages if "held back" in m]
