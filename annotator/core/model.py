@@ -18,7 +18,7 @@ Two layers of text are kept apart on purpose, because these transcripts can beco
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 
@@ -203,6 +203,17 @@ class Segment:
     @property
     def duration_ms(self) -> int:
         return self.end_ms - self.start_ms
+
+    def with_human(self, human: str | None) -> Segment:
+        """Set the human layer, keeping the rule that a correction never equals the machine."""
+        if human is not None and human == self.machine_text.strip():
+            human = None
+        return replace(self, human_text=human)
+
+    def tagged(self, key: str, present: bool) -> Segment:
+        """With codebook tag ``key`` present or absent (tags stay sorted and unique)."""
+        tags = set(self.tags) | {key} if present else set(self.tags) - {key}
+        return replace(self, tags=tuple(sorted(tags)))
 
     def min_word_probability(self) -> float | None:
         """The weakest word's probability, or ``None`` for a segment without machine words."""

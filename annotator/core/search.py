@@ -39,6 +39,16 @@ def index_of(segments: Sequence[Segment], seg: Segment) -> int:
     raise ValueError(f"segment {seg.id} is not in the sequence")
 
 
+def holds(segments: Sequence[Segment], start_ms: int, end_ms: int, machine_text: str) -> bool:
+    """Is there a segment with exactly these times and machine text? O(log n + matches)."""
+    i = bisect_left(segments, start_ms, key=lambda s: s.start_ms)
+    while i < len(segments) and segments[i].start_ms == start_ms:
+        if (segments[i].end_ms, segments[i].machine_text) == (end_ms, machine_text):
+            return True
+        i += 1
+    return False
+
+
 def is_low_confidence(
     seg: Segment,
     threshold: float = LOW_WORD_PROBABILITY,

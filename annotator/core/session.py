@@ -46,12 +46,17 @@ from annotator.core.codebook import (
     with_entry,
 )
 from annotator.core.edits import Builder, Change, Edit, Rows
-from annotator.core.model import Codebook, CodebookEntry, ReviewState, Segment, Speaker, words_text
+from annotator.core.model import (
+    Codebook,
+    CodebookEntry,
+    ReviewState,
+    Segment,
+    Speaker,
+    SuppressedSegment,
+    words_text,
+)
 from annotator.core.store import Workspace
 from annotator.errors import CodebookError, EditError, NotFoundError, UsageError
-
-# Rows, Edit, Change and Builder live in annotator.core.edits; re-exported for existing imports.
-__all__ = ["Builder", "Change", "Edit", "ReviewSession", "Rows"]
 
 
 class ReviewSession:
@@ -197,7 +202,7 @@ class ReviewSession:
         trimming surrounding whitespace) clears the correction."""
         def build() -> tuple[Rows, Rows]:
             seg = self.segment(seg_id)
-            return edits.segment_rows([seg], [_with_human(seg, text.strip())])
+            return edits.segment_rows([seg], [seg.with_human(text.strip())])
         return self._commit("set_text", build)
 
     def set_state(self, seg_ids: int | Iterable[int], state: ReviewState | str) -> Change:
@@ -285,10 +290,10 @@ class ReviewSession:
 
     def add_tag(self, seg_ids: int | Iterable[int], key: str) -> Change:
         self._tag_entry(key)
-        return self._commit("add_tag", self._map(seg_ids, lambda s: _tagged(s, key, True)))
+        return self._commit("add_tag", self._map(seg_ids, lambda s: s.tagged(key, True)))
 
     def remove_tag(self, seg_ids: int | Iterable[int], key: str) -> Change:
-        return self._commit("remove_tag", self._map(seg_ids, lambda s: _tagged(s, key, False)))
+        return self._commit("remove_tag", self._map(seg_ids, lambda s: s.tagged(key, False)))
 
     def toggle_tag(self, seg_ids: int | Iterable[int], key: str) -> Change:
         """Remove ``key`` from all the segments if all carry it, else add it to all."""
@@ -349,7 +354,7 @@ class ReviewSession:
             first = replace(seg, end_ms=cut, words=w1, machine_text=words_text(w1))
             second = replace(seg, id=self._alloc("segment"), start_ms=cut, words=w2,
                              machine_text=words_text(w2), note="")
-            first, second = _with_human(first, h1), _with_human(second, h2)
+            first, second = first.with_human(h1), second.with_human(h2)
             return Rows({seg.id: seg, second.id: None}), Rows({seg.id: first, second.id: second})
         return self._commit("split", build)
 
@@ -381,7 +386,7 @@ class ReviewSession:
                 state=a.state if a.state is b.state else ReviewState.UNREVIEWED,
                 note="\n".join(n for n in (a.note, b.note) if n),
             )
-            merged = _with_human(merged, human)
+            merged = merged.with_human(human)
             return Rows({a.id: a, b.id: b}), Rows({a.id: merged, b.id: None})
         return self._commit("merge", build)
 
@@ -410,8 +415,27 @@ class ReviewSession:
 
         def build() -> tuple[Rows, Rows]:
             seg = Segment(self._alloc("segment"), self.media_id, start_ms, end_ms, "")
-            return Rows({seg.id: None}), Rows({seg.id: _with_human(seg, text.strip())})
+            return Rows({seg.id: None}), Rows({seg.id: seg.with_human(text.strip())})
         return self._commit("insert_segment", build)
+
+    def restore_held_back(self, held: SuppressedSegment) -> Change:
+        """Put back a segment held back as heard in silence (a reviewer heard speech there):
+        machine text, words and figures return, unreviewed, noted with where they came from."""
+        if self.is_restored(held):
+            raise EditError(f"already in the transcript at {held.start_ms / 1000:.1f} s")
+
+        def build() -> tuple[Rows, Rows]:
+            seg = Segment(
+                self._alloc("segment"), self.media_id, held.start_ms, held.end_ms, held.text,
+                held.words, None, None, held.avg_logprob, held.no_speech_prob,
+                held.compression_ratio, note=f"restored; held back because {held.reason}",
+            )
+            return Rows({seg.id: None}), Rows({seg.id: seg})
+        return self._commit("restore_held_back", build)
+
+    def is_restored(self, held: SuppressedSegment) -> bool:
+        """Is a held-back segment's machine text back in the review layer at its times?"""
+        return find.holds(self._segments, held.start_ms, held.end_ms, held.text)
 
     def delete_segment(self, seg_id: int) -> Change:
         """Remove a segment from the review layer (a hallucination, a duplicate). Its machine
@@ -564,21 +588,7 @@ class ReviewSession:
 
 
 def _ids(seg_ids: int | Iterable[int]) -> list[int]:
-    if isinstance(seg_ids, int):
-        return [seg_ids]
-    return list(dict.fromkeys(seg_ids))
-
-
-def _with_human(seg: Segment, human: str | None) -> Segment:
-    """Set the human layer, keeping the rule that a correction never equals the machine."""
-    if human is not None and human == seg.machine_text.strip():
-        human = None
-    return replace(seg, human_text=human)
-
-
-def _tagged(seg: Segment, key: str, present: bool) -> Segment:
-    tags = set(seg.tags) | {key} if present else set(seg.tags) - {key}
-    return replace(seg, tags=tuple(sorted(tags)))
+    return [seg_ids] if isinstance(seg_ids, int) else list(dict.fromkeys(seg_ids))
 
 
 def _weaker(

@@ -47,6 +47,8 @@ SECTIONS: list[tuple[str, list[Binding]]] = [
         Binding("i", "insert", "Insert a segment after", show=False, id="edit.insert"),
         Binding("D", "delete", "Delete segment (undo brings it back)", show=False,
                 id="edit.delete"),
+        Binding("H", "held_back", "Held back by the machine: restore…", show=False,
+                id="edit.held_back"),
         Binding("left_square_bracket", "nudge('start', -100)", "Start -100 ms", show=False,
                 id="edit.start_earlier"),
         Binding("right_square_bracket", "nudge('start', 100)", "Start +100 ms", show=False,

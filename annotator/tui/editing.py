@@ -14,12 +14,13 @@ from typing import Literal
 
 from rich.text import Text
 
+from annotator.core.document import held_back
 from annotator.core.edits import Change
 from annotator.core.model import ReviewState, Speaker
 from annotator.errors import AnnotatorError
 from annotator.tui.chord import Chord, ChordActions
 from annotator.tui.display import clock, words_text
-from annotator.tui.screens.picker import ADD, CLEAR, Choice, assign_keys
+from annotator.tui.screens.picker import ADD, CLEAR, Choice, PickerScreen, assign_keys
 from annotator.tui.screens.prompt import PromptScreen
 from annotator.tui.screens.split import SplitScreen
 
@@ -264,6 +265,31 @@ class EditingActions(ChordActions):
             PromptScreen(f"Insert a segment {clock(start)} - {clock(end)} (adjust with [ ] - =)"),
             typed,
         )
+
+    def action_held_back(self) -> None:
+        """List what the transcription held back as heard in silence; a key restores one
+        (listen to it with Enter, and undo with z if nobody speaks there)."""
+        held = held_back(self.session.ws, self.session.media_id)
+        if not held:
+            self.notify("The transcription held nothing back.", timeout=3)
+            return
+        choices = assign_keys(
+            ("", str(i), f"{clock(h.start_ms)} - {clock(h.end_ms)}", h.text,
+             self.session.is_restored(h))
+            for i, h in enumerate(held)
+        )
+
+        def chosen(value: str | None) -> None:
+            if value is None:
+                return
+            change = self.apply(lambda: self.session.restore_held_back(held[int(value)]))
+            if change is not None and change.inserted:
+                self.focus_segment(change.inserted[0])
+                self.notify("Restored as machine text, unreviewed (z undoes).", timeout=4)
+
+        self.push_screen(PickerScreen(
+            "Held back as heard in silence (✓ = restored). A key restores one.", choices
+        ), chosen)
 
     # -- undo / redo ----------------------------------------------------------------------
 

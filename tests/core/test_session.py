@@ -15,7 +15,15 @@ from typing import Any
 import pytest
 
 from annotator.core.codebook import default_codebook
-from annotator.core.model import Codebook, CodebookEntry, Media, ReviewState, Segment, Speaker
+from annotator.core.model import (
+    Codebook,
+    CodebookEntry,
+    Media,
+    ReviewState,
+    Segment,
+    Speaker,
+    SuppressedSegment,
+)
 from annotator.core.session import ReviewSession
 from annotator.core.store import Workspace
 from annotator.errors import CodebookError, EditError, NotFoundError, UsageError
@@ -346,6 +354,33 @@ def test_insert_segment_for_missed_speech(ws: Workspace, session: ReviewSession)
             session.insert_segment(start, end, "x")
 
 
+HELD = SuppressedSegment(
+    index=-1, start_ms=19_000, end_ms=19_800, text="Stop resisting!",
+    words=words_for(19_000, 19_800, "Stop resisting!"), avg_logprob=-0.8, no_speech_prob=0.81,
+    compression_ratio=1.1, temperature=0.6, reason="a sampled retry",
+)
+
+
+def test_restore_held_back_brings_the_machine_text_back(
+    ws: Workspace, db: Path, session: ReviewSession
+) -> None:
+    assert not session.is_restored(HELD)
+    (new_id,) = session.restore_held_back(HELD).inserted
+    seg = ws.segment(new_id)
+    assert (seg.start_ms, seg.end_ms, seg.machine_text, seg.human_text) == (
+        19_000, 19_800, "Stop resisting!", None,
+    )
+    assert seg.words == HELD.words and seg.draft_id is None and seg.no_speech_prob == 0.81
+    assert seg.state is ReviewState.UNREVIEWED and "a sampled retry" in seg.note
+    assert session.is_restored(HELD)
+    with pytest.raises(EditError, match="already in the transcript"):
+        session.restore_held_back(HELD)
+    entry = ws.audit(session.media_id)[-1]
+    assert entry["action"] == "restore_held_back" and entry["reviewer"] == "ana"
+    with Workspace(db) as other:
+        assert ReviewSession(other, session.media_id, "ben").is_restored(HELD)
+
+
 def test_delete_segment_keeps_the_draft(ws: Workspace, session: ReviewSession) -> None:
     seg = ws.segment(6)
     session.delete_segment(6)
@@ -377,6 +412,7 @@ OPS: dict[str, Callable[[ReviewSession], Any]] = {
     "nudge": lambda s: s.nudge(3, "start", -3_500),
     "insert_segment": lambda s: s.insert_segment(20_000, 21_000, "Stop resisting!"),
     "delete_segment": lambda s: s.delete_segment(4),
+    "restore_held_back": lambda s: s.restore_held_back(HELD),
 }
 # Operations whose arguments need a prepared state (a speaker to act on).
 PREPARE = {"set_speaker", "rename_speaker", "set_speaker_agency", "delete_speaker"}

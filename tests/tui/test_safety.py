@@ -8,12 +8,14 @@ from typing import Any
 import pytest
 from rich.text import Text
 
+from annotator.core.document import held_back
 from annotator.core.session import ReviewSession
 from annotator.core.store import Workspace
 from annotator.errors import MediaError, NotFoundError, UsageError
 from annotator.tui.display import detail_text
 from annotator.tui.launch import launch_review
 from annotator.tui.playback import Playback
+from annotator.tui.screens.picker import PickerScreen
 
 from .builders import add_transcript
 from .conftest import AppFactory
@@ -181,29 +183,68 @@ async def test_codebook_option_is_installed_for_the_media(make_app: AppFactory, 
         assert cb_id is not None and ws.load_codebook(cb_id).version == "2.0"
 
 
-async def test_held_back_segments_are_announced_and_stay_out_of_the_table(
-    make_app: AppFactory, demo_db: Path, demo_ref: str
-) -> None:
+def _hold_back(db: Path, ref: str, text: str = "[bold]Stay in the car.[/]") -> None:
     from annotator.core.model import SuppressedSegment, Word
 
-    with Workspace(demo_db) as ws:
-        media = ws.find_media(demo_ref)
+    with Workspace(db) as ws:
+        media = ws.find_media(ref)
         run = ws.current_run(media.id)
         assert run is not None
         ws.add_suppressed(run.id, SuppressedSegment(
-            index=-1, start_ms=58490, end_ms=59210, text="[bold]Stay in the car.[/]",
+            index=-1, start_ms=58490, end_ms=59210, text=text,
             words=(Word(58490, 59210, " Stay", 0.3),), avg_logprob=-0.7, no_speech_prob=0.81,
             compression_ratio=2.1, temperature=0.6, reason="sampled retry",
         ))
+
+
+async def test_held_back_segments_are_announced_and_stay_out_of_the_table(
+    make_app: AppFactory, demo_db: Path, demo_ref: str
+) -> None:
+    _hold_back(demo_db, demo_ref)
     app = make_app(demo_db, demo_ref)
     messages = record_notifications(app)
     async with app.run_test(size=(120, 35)) as pilot:
         await pilot.pause()
+        held = len(held_back(app.session.ws, app.session.media_id))
         assert [m for m in messages if "held back" in m] == [
-            "1 machine segment held back as text heard in silence; not shown here, listed "
-            "under 'suppressed' in the JSON export."
+            f"{held} machine segment{'s' if held != 1 else ''} held back as text heard in "
+            "silence; not shown here, listed under 'suppressed' in the JSON export."
         ]
         assert all("Stay in the car" not in s.text for s in app.session.segments)
+
+
+async def test_a_held_back_segment_is_restored_from_the_app(
+    make_app: AppFactory, demo_db: Path, demo_ref: str
+) -> None:
+    with Workspace(demo_db) as ws, ws.transaction() as c:
+        c.execute("DELETE FROM suppressed_segment")  # only the one added below
+    _hold_back(demo_db, demo_ref)
+    app = make_app(demo_db, demo_ref)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.pause()
+        count = len(app.session.segments)
+        await pilot.press("H")
+        await pilot.pause()
+        picker = app.screen
+        assert isinstance(picker, PickerScreen)
+        (choice,) = picker.choices
+        assert choice.detail == "[bold]Stay in the car.[/]" and not choice.marked
+        await pilot.press(choice.key)
+        await pilot.pause()
+        assert len(app.session.segments) == count + 1
+        current = app.table.current
+        assert current is not None and current.machine_text == "[bold]Stay in the car.[/]"
+        assert current.start_ms == 58490 and current.human_text is None
+        await pilot.press("H")
+        await pilot.pause()
+        assert isinstance(app.screen, PickerScreen) and app.screen.choices[0].marked
+        await pilot.press("escape", "z")  # undo takes it out again
+        await pilot.pause()
+        assert len(app.session.segments) == count
+    with Workspace(demo_db) as ws:
+        media = ws.find_media(demo_ref)
+        actions = [e["action"] for e in ws.audit(media.id)]
+        assert actions[-2:] == ["restore_held_back", "undo"]
 
 
 async def test_nothing_held_back_means_no_notice(
