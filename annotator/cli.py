@@ -35,6 +35,12 @@ db_option = click.option(
     show_default=True, help="Workspace file (SQLite) holding media, runs and reviews.",
 )
 
+redact_option = click.option(
+    "--redact-paths", is_flag=True,
+    help="Write only file and folder names, not full paths, into exports (folder names can "
+         "name people and places; the SHA-256 hashes still identify media and model).",
+)
+
 
 def _stdout() -> Console:
     return Console(highlight=False, soft_wrap=True)
@@ -91,11 +97,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
               help="Also export each file: comma list of json,srt,vtt,ass.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT,
               show_default=True, help="Folder for exports.")
+@redact_option
 @db_option
 def transcribe(
     inputs: tuple[str, ...], model: str, language: str | None, beam_size: int, threads: int,
     no_vad: bool, vad_min_silence: int, keep_hallucinations: bool, force: bool, export_: str,
-    out: Path, db: Path,
+    out: Path, redact_paths: bool, db: Path,
 ) -> None:
     """Transcribe audio or video files (or every media file in folders) into the workspace.
 
@@ -123,7 +130,7 @@ def transcribe(
 
         def after_file(result: FileResult) -> None:
             if formats and result.media is not None:
-                result.exports = _export_media(ws, result.media.id, formats, out)
+                result.exports = _export_media(ws, result.media.id, formats, out, redact_paths)
 
         with _BatchProgress(err) as progress:
             results = run_batch(
@@ -137,12 +144,17 @@ def transcribe(
         raise click.exceptions.Exit(EXIT_FAILURE)
 
 
-def _export_media(ws: Workspace, media_id: int, formats: Sequence[str], out: Path) -> list[Path]:
+def _export_media(
+    ws: Workspace, media_id: int, formats: Sequence[str], out: Path, redact_paths: bool
+) -> list[Path]:
     from annotator.core.document import load_transcript
     from annotator.formats import export
 
     transcript = load_transcript(ws, media_id)
+    if redact_paths:
+        transcript = transcript.without_paths()
     return [export(transcript, fmt, out) for fmt in formats]
+
 
 
 class _BatchProgress:
@@ -209,8 +221,11 @@ def _summary(results: Sequence[Any]) -> None:
               help="Comma list of json,srt,vtt,ass.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT,
               show_default=True)
+@redact_option
 @db_option
-def export_cmd(media: tuple[str, ...], format_: str, out: Path, db: Path) -> None:
+def export_cmd(
+    media: tuple[str, ...], format_: str, out: Path, redact_paths: bool, db: Path
+) -> None:
     """Export transcripts (MEDIA: id, sha256 prefix, path or file name) with their review."""
     formats = _formats(format_)
     _require_db(db)
@@ -219,7 +234,7 @@ def export_cmd(media: tuple[str, ...], format_: str, out: Path, db: Path) -> Non
         for ref in media:
             try:
                 m = ws.find_media(ref)
-                for path in _export_media(ws, m.id, formats, out):
+                for path in _export_media(ws, m.id, formats, out, redact_paths):
                     click.echo(str(path))
             except AnnotatorError as exc:
                 failed = True

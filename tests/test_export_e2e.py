@@ -86,3 +86,28 @@ def test_review_tags_and_speakers_reach_every_format(
     assert dialogue[0].name == "Officer Diaz" and dialogue[0].style != dialogue[1].style
     comments = [e for e in ass if e.is_comment]
     assert any(session.codebook.label(tag) in c.plaintext for c in comments)
+
+
+def test_redact_paths_leaves_folders_out_of_every_format(
+    workspace_copy: Workspace, tmp_path: Path
+) -> None:
+    media = workspace_copy.find_media("demo.mp4")
+    folder = str(Path(media.path).parent)
+    run = workspace_copy.current_run(media.id)
+    assert run is not None
+    model_folder = str(Path(run.options["model_path"]).parent)
+    workspace_copy.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    out = tmp_path / "out"
+    code = main(["export", "demo.mp4", "--redact-paths", "--out", str(out),
+                 "--db", str(workspace_copy.path)])
+    assert code == 0
+    files = {p.suffix.lstrip("."): p for p in out.iterdir()}
+    assert sorted(files) == ["ass", "json", "srt", "vtt"]
+    for path in files.values():
+        text = path.read_text()
+        assert folder not in text and model_folder not in text, path
+    record = json.loads(files["json"].read_text())
+    jsonschema.Draft202012Validator(load_schema()).validate(record)
+    assert record["media"]["path"] == record["provenance"]["media"]["path"] == "demo.mp4"
+    assert record["media"]["sha256"] == media.sha256
+    assert record["provenance"]["paths_redacted"] is True

@@ -6,7 +6,8 @@ in one read, so every format writes from the same consistent snapshot.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import PurePath
 from typing import Any
 
 from annotator import __version__
@@ -28,6 +29,19 @@ class Transcript:
     exported_at: str = ""
     #: machine segments the run held back as probable hallucinations (not in ``segments``)
     suppressed: tuple[SuppressedSegment, ...] = ()
+    #: True when folder paths were left out (see :meth:`without_paths`)
+    paths_redacted: bool = False
+
+    def without_paths(self) -> Transcript:
+        """The same transcript with every folder path reduced to its last part (the media's
+        file name, the model folder's name). Folder names can name people and places; the
+        SHA-256 hashes still identify the media and the model exactly. The export says so."""
+        media = replace(self.media, path=PurePath(self.media.path).name)
+        run = self.run
+        if run is not None and "model_path" in run.options:
+            options = {**run.options, "model_path": PurePath(run.options["model_path"]).name}
+            run = replace(run, options=options)
+        return replace(self, media=media, run=run, paths_redacted=True)
 
     def speaker_of(self, seg: Segment) -> Speaker | None:
         return self.speakers.get(seg.speaker_id) if seg.speaker_id is not None else None
@@ -66,6 +80,7 @@ class Transcript:
                 "finished_at": run.finished_at,
             },
             "codebook": self.codebook_info,
+            "paths_redacted": self.paths_redacted,
         }
 
 

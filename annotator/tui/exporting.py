@@ -56,6 +56,8 @@ class ExportActions(ReviewBase):
         try:
             with Workspace(self.db_path) as ws:
                 transcript = load_transcript(ws, self.session.media_id)
+            if request.redact_paths:
+                transcript = transcript.without_paths()
             paths = [export(transcript, fmt, request.folder) for fmt in request.formats]
         except AnnotatorError as exc:
             self.post_message(Exporter.Failed(str(exc)))

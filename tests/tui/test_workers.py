@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from textual.widgets import Checkbox
 
 from annotator.core.store import Workspace
 from annotator.tui.screens.export import ExportScreen
@@ -61,6 +62,32 @@ async def test_export_writes_files_with_the_review(make_app: AppFactory, demo_db
     assert "window_broken" in text and "Federal agent" in text
     srt = next(p for p in app.last_export if p.suffix == ".srt").read_text()
     assert "Federal agent" in srt
+    assert record["provenance"]["paths_redacted"] is False
+    assert record["media"]["path"] == record["provenance"]["media"]["path"]
+
+
+async def test_export_dialog_can_leave_folder_paths_out(
+    make_app: AppFactory, demo_db: Path, demo_ref: str, tmp_path: Path
+) -> None:
+    with Workspace(demo_db) as ws:
+        ws.conn.execute("UPDATE media SET path=? WHERE id=?",
+                        ("/home/jane/Evidence/Main St stop/IMG_0001.mp4", int(demo_ref)))
+    out = tmp_path / "out"
+    app = make_app(demo_db, demo_ref, export_dir=out)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.press("E")
+        assert isinstance(app.screen, ExportScreen)
+        app.screen.query_one("#export-redact", Checkbox).value = True
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    for path in app.last_export:
+        text = path.read_text()
+        assert "jane" not in text and "Evidence" not in text, path
+    record = json.loads(next(p for p in app.last_export if p.suffix == ".json").read_text())
+    assert record["media"]["path"] == "IMG_0001.mp4"
+    assert record["provenance"]["paths_redacted"] is True
+    assert "/" not in record["run"]["options"]["model_path"]
 
 
 @pytest.mark.mpv

@@ -19,6 +19,7 @@ from textual.widgets import Button, Checkbox, Input, Static
 class ExportRequest:
     formats: tuple[str, ...]
     folder: Path
+    redact_paths: bool = False
 
 
 class ExportScreen(ModalScreen[ExportRequest | None]):
@@ -46,6 +47,10 @@ class ExportScreen(ModalScreen[ExportRequest | None]):
                     Text(f"{ident}  {description}"), ident in self.selected,
                     id=f"fmt-{ident}",
                 )
+            yield Checkbox(
+                Text("leave folder paths out (file names and hashes stay)"), False,
+                id="export-redact",
+            )
             yield Static(Text("Folder", style="dim"))
             yield Input(str(self.folder), id="export-folder")
             yield Static("", id="export-error", markup=False)
@@ -70,7 +75,8 @@ class ExportScreen(ModalScreen[ExportRequest | None]):
                 Text("Pick at least one format and a folder.", style="bold red")
             )
             return
-        self.dismiss(ExportRequest(formats, Path(folder).expanduser()))
+        redact = self.query_one("#export-redact", Checkbox).value
+        self.dismiss(ExportRequest(formats, Path(folder).expanduser(), redact))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
