@@ -24,11 +24,10 @@ from pathlib import Path, PurePath
 
 from annotator.core.document import Transcript
 from annotator.core.model import Media
-from annotator.errors import UnknownFormatError
+from annotator.errors import ExportError, InvalidStemError, TranscriptFileError, UnknownFormatError
 from annotator.formats.ass import AssFormat
 from annotator.formats.atomic import write_atomic
 from annotator.formats.base import FormatBase
-from annotator.formats.errors import ExportError, InvalidStemError, TranscriptFileError
 from annotator.formats.json_format import JsonFormat, load_schema, read_json
 from annotator.formats.srt import SrtFormat
 from annotator.formats.vtt import VttFormat

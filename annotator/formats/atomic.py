@@ -21,7 +21,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from annotator.formats.errors import ExportError
+from annotator.errors import ExportError
 
 
 def write_atomic(path: Path, data: bytes) -> None:

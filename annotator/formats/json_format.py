@@ -23,8 +23,8 @@ from typing import Any
 
 from annotator.core.document import Transcript
 from annotator.core.model import Codebook, Media, Run, Segment, Speaker, SuppressedSegment
+from annotator.errors import TranscriptFileError
 from annotator.formats.base import FormatBase
-from annotator.formats.errors import TranscriptFileError
 
 #: Version of the layout written by :class:`JsonFormat` and described by the schema file.
 SCHEMA_VERSION = 1
