@@ -247,23 +247,29 @@ def export_cmd(
 @db_option
 def list_cmd(db: Path) -> None:
     """List media in the workspace with duration, segments and review progress."""
-    _require_db(db)
-    table = Table(title=f"workspace {escape(str(db))}")
     from annotator.core.document import held_back
 
-    for col in ("id", "file", "sha256", "duration", "segments", "reviewed", "held back", "model"):
-        table.add_column(col, no_wrap=col in ("id", "sha256", "model"), overflow="fold",
-                         min_width=4 if col in ("file", "held back") else len(col))
+    _require_db(db)
+    rows: list[tuple[str, ...]] = []
     with Workspace(db) as ws:
         for m in ws.list_media():
             total, reviewed = ws.segment_counts(m.id)
             run = ws.current_run(m.id)
             pct = f"{reviewed}/{total} ({100 * reviewed / total:.0f}%)" if total else "0/0"
-            table.add_row(
+            rows.append((
                 str(m.id), escape(Path(m.path).name), m.sha256[:12], _clock(m.duration_ms),
                 str(total), pct, str(len(held_back(ws, m.id))),
                 escape(run.model_id) if run else "not transcribed",
-            )
+            ))
+    table = Table(title=f"workspace {escape(str(db))}")
+    # File names identify the media for people: they get the room, other columns wrap.
+    name_width = min(max((len(r[1]) for r in rows), default=4), 32)
+    for col in ("id", "file", "sha256", "duration", "segments", "reviewed", "held back", "model"):
+        width = name_width if col == "file" else 4 if col == "held back" else len(col)
+        table.add_column(col, no_wrap=col in ("id", "sha256", "model"), overflow="fold",
+                         min_width=width)
+    for row in rows:
+        table.add_row(*row)
     _stdout().print(table)
 
 
