@@ -80,7 +80,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--language", default=None, help="Language code (e.g. en); default: detect.")
 @click.option("--beam-size", type=click.IntRange(1, 20), default=5, show_default=True)
 @click.option("--threads", type=click.IntRange(0, 256), default=0,
-              help="CPU threads for the engine (0: all cores).")
+              help="CPU threads for the engine (0: automatic: one per core, but one in all "
+                   "for tiny.en on a machine with two cores or fewer, where that is faster).")
 @click.option("--no-vad", is_flag=True, help="Do not skip silence with voice activity detection.")
 @click.option("--vad-min-silence", type=click.IntRange(100, 10000), default=2000,
               show_default=True, metavar="MS",

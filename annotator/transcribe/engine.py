@@ -10,6 +10,7 @@ Float seconds from the engine become integer milliseconds here, once.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
@@ -35,7 +36,7 @@ class TranscribeOptions:
     word_timestamps: bool = True
     vad_filter: bool = True
     compute_type: str = "int8"
-    cpu_threads: int = 0  # 0 = CTranslate2's default (all cores)
+    cpu_threads: int = 0  # 0 = auto (see engine_threads)
     # Silence (ms) that ends a VAD speech chunk; 2000 is faster-whisper's default. Measured on
     # the demo clip: 2000 keeps one scripted line per segment (23/23) but keeps the file's
     # sub-second silent tail, which tiny.en fills with invented text (see silence.py, which
@@ -85,6 +86,28 @@ def engine_versions() -> dict[str, str]:
     return versions
 
 
+#: Models smaller than this (tiny: 75 MB) run on one thread on small machines; see below.
+SMALL_MODEL_BYTES = 100 * 1024 * 1024
+
+
+def engine_threads(requested: int, model_path: Path, cores: int | None = None) -> int:
+    """CPU threads for CTranslate2: ``requested`` if set, else 0 (CTranslate2's default, one
+    per core), except for a small model on a machine with two cores or fewer, which gets 1.
+
+    Measured on 2 shared cores (decode of the demo clip / ami_debug_dev00 with the model
+    loaded): tiny.en takes 2.95 s / 0.9 s on one thread and 4.7 s / 1.65 s on two, its
+    matrix products being too small to share out; base is 6 % faster on two threads.
+    """
+    if requested > 0:
+        return requested
+    cores = cores if cores is not None else (os.cpu_count() or 1)
+    try:
+        small = (model_path / "model.bin").stat().st_size < SMALL_MODEL_BYTES
+    except OSError:
+        small = False
+    return 1 if small and cores <= 2 else 0
+
+
 def to_ms(seconds: float) -> int:
     return round(seconds * 1000)
 
@@ -95,6 +118,7 @@ class Engine:
     def __init__(self, options: TranscribeOptions | None = None) -> None:
         self.options = options or TranscribeOptions()
         self.model: ResolvedModel = resolve_model(self.options.model)
+        self.threads = engine_threads(self.options.cpu_threads, self.model.path)
         from faster_whisper import WhisperModel
 
         from annotator.transcribe.silence import SilenceAwareWhisper
@@ -107,7 +131,7 @@ class Engine:
                 str(self.model.path),  # always a folder: a bare name would try a download
                 device="cpu",
                 compute_type=self.options.compute_type,
-                cpu_threads=self.options.cpu_threads,
+                cpu_threads=self.threads,
             )
         except (RuntimeError, ValueError, OSError) as exc:
             raise ModelError(
@@ -121,6 +145,7 @@ class Engine:
     def provenance_options(self) -> dict[str, Any]:
         opts = asdict(self.options)
         opts["model_path"] = str(self.model.path)
+        opts["cpu_threads_used"] = self.threads
         if self.options.suppress_silent_hallucinations and self.options.vad_filter:
             from annotator.transcribe.silence import CHECK_VAD, MIN_HEARD_SHARE
 

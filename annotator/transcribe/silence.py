@@ -115,12 +115,37 @@ def best_of(first: Decode, rest: Decode, options: Any) -> Decode:
     return (best[0], best[1], options.temperatures[-1], best[3])
 
 
+def content_frames(features: np.ndarray[Any, Any]) -> int:
+    """How many mel frames of a window are audio: faster-whisper pads a short window (the
+    remnant at the end of the audio) with all-zero frames, which real audio never gives
+    (normalised log-mel is exactly 0 only at one exact energy in every band at once)."""
+    frames = features.reshape(-1, features.shape[-1])
+    filled = np.flatnonzero(np.any(frames != 0, axis=0))
+    return int(filled[-1]) + 1 if filled.size else 0
+
+
+def token_budget(frames: int, frames_per_second: int = 100) -> int:
+    """Most tokens a window this long can need: fast speech is under 5 tokens a second;
+    12 a second plus 10 leaves room for timestamps and punctuation. Decoding a silent
+    remnant otherwise runs to the model's limit repeating the previous line (measured on
+    the demo clip: 113 tokens, 1.6 s, for 0.7 s of silence)."""
+    return 10 + (12 * frames + frames_per_second - 1) // frames_per_second
+
+
 class SilenceAwareWhisper(WhisperModel):  # type: ignore[misc]
-    """faster-whisper's model, without sampled retries on windows it judges silent."""
+    """faster-whisper's model, without sampled retries on windows it judges silent and with
+    a token budget on windows shorter than 30 s."""
+
+    _window_frames: int | None = None
+
+    def encode(self, features: np.ndarray[Any, Any]) -> Any:
+        self._window_frames = content_frames(features)
+        return super().encode(features)
 
     def generate_with_fallback(
         self, encoder_output: Any, prompt: list[int], tokenizer: Any, options: Any
     ) -> Decode:
+        options = self._budgeted(options, len(prompt))
         temperatures = list(options.temperatures)
         parent = super().generate_with_fallback
         if len(temperatures) < 2:
@@ -137,3 +162,15 @@ class SilenceAwareWhisper(WhisperModel):  # type: ignore[misc]
             dataclasses.replace(options, temperatures=temperatures[1:]),
         )
         return best_of(first, rest, options)
+
+    def _budgeted(self, options: Any, prompt_length: int) -> Any:
+        """``options`` with ``max_new_tokens`` lowered to :func:`token_budget` for a short
+        window (never above what the caller or the model allows)."""
+        if self._window_frames is None:
+            return options
+        budget = token_budget(self._window_frames, int(self.frames_per_second))
+        if options.max_new_tokens is not None:
+            budget = min(budget, options.max_new_tokens)
+        if prompt_length + budget >= self.max_length or budget == options.max_new_tokens:
+            return options
+        return dataclasses.replace(options, max_new_tokens=budget)

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import pytest
 from faster_whisper import decode_audio
 
+from annotator.transcribe.engine import engine_threads
 from annotator.transcribe.silence import (
     MIN_HEARD_SHARE,
     SAMPLE_RATE,
+    SilenceAwareWhisper,
     best_of,
+    content_frames,
     heard_ms,
     judge,
     settle_first_decode,
     speech_spans,
+    token_budget,
 )
 
 from support import DEMO, demo_truth
@@ -101,3 +109,55 @@ def test_best_of_follows_faster_whisper_when_all_fail() -> None:
     assert (chosen[1], chosen[2], chosen[3]) == (-1.5, 1.0, 2.0)
     chosen = best_of(_decode(0.2, -1.5, 2.0), _decode(0.2, -1.2, 2.1, 1.0), OPTIONS)
     assert chosen[1] == -1.2
+
+
+def test_padding_is_the_only_all_zero_mel_frame_in_real_audio() -> None:
+    """The token budget reads a window's length from faster-whisper's zero padding; real
+    audio (speech and silence alike) never gives an all-zero normalised log-mel frame."""
+    from faster_whisper.audio import pad_or_trim
+    from faster_whisper.feature_extractor import FeatureExtractor
+
+    audio = decode_audio(str(DEMO), sampling_rate=SAMPLE_RATE)
+    features = FeatureExtractor()(audio)
+    for start, length in [(0, 3000), (2900, 70), (5700, 224), (5800, 118), (100, 1)]:
+        window = pad_or_trim(features[:, start : start + length])
+        assert content_frames(window) == length
+    assert content_frames(np.zeros((80, 3000), dtype=np.float32)) == 0
+
+
+def test_token_budget_caps_short_windows_only() -> None:
+    assert token_budget(70) == 19  # the demo's 0.7 s remnant
+    assert token_budget(3000) == 370  # a full window: above what a prompt leaves, no cap
+
+    model = SimpleNamespace(_window_frames=70, frames_per_second=100, max_length=448)
+
+    def budgeted(frames: int | None, prompt: int, max_new: int | None = None) -> Any:
+        model._window_frames = frames
+        opts = dataclasses.replace(Options(), max_new_tokens=max_new)
+        return SilenceAwareWhisper._budgeted(model, opts, prompt).max_new_tokens
+
+    assert budgeted(70, 20) == 19
+    assert budgeted(70, 20, max_new=5) == 5  # a caller's lower limit stays
+    assert budgeted(70, 20, max_new=100) == 19
+    assert budgeted(3000, 100) is None  # 100 + 370 >= 448: the model's own limit applies
+    assert budgeted(None, 20) is None  # no window seen yet
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """The one field of faster-whisper's TranscriptionOptions the budget touches."""
+
+    max_new_tokens: int | None = None
+
+
+@pytest.mark.parametrize(
+    ("requested", "size_mb", "cores", "threads"),
+    [(3, 75, 2, 3), (0, 75, 2, 1), (0, 75, 8, 0), (0, 145, 2, 0)],
+)
+def test_engine_threads(
+    tmp_path: Path, requested: int, size_mb: int, cores: int, threads: int
+) -> None:
+    (tmp_path / "model.bin").write_bytes(b"")
+    os.truncate(tmp_path / "model.bin", size_mb * 1024 * 1024)  # sparse: no disk used
+    assert engine_threads(requested, tmp_path, cores) == threads
+    assert engine_threads(0, tmp_path / "missing", 2) == 0
