@@ -13,18 +13,24 @@ Two independent signals say a stretch is silent:
 - the engine's own **no-speech probability** for the window is above its threshold (0.6);
 - either the text only exists because a **sampled retry** produced it (``temperature`` > 0),
   or a second, finer VAD pass (Silero, threshold 0.3, 200 ms gaps, no padding) finds speech
-  under less than a fifth of the segment. On the eight shared reference clips every real
-  segment has at least half its span under such speech; the repeated line has none.
+  under less than a fifth of the segment. On the demo clip and the nine shared reference
+  clips every real segment has more than half its span under such speech; the repeated
+  line has none.
 
 Only when both say so is a segment held back (:func:`judge`). It is not deleted: the workspace
 keeps it with the run and the JSON export lists it under ``suppressed``.
 
-:class:`SilenceAwareWhisper` saves the retries: once the deterministic decode of a window is
-rejected *and* the engine judges the window silent, anything a retry could produce would be
-held back by the rule above, so the window is treated as silence straight away (the same
-skip faster-whisper makes when both its no-speech and log-probability tests agree). This
-overrides ``generate_with_fallback``, an internal method of faster-whisper; the exact pin of
-faster-whisper in ``pyproject.toml`` and the tests on real audio guard it.
+:class:`SilenceAwareWhisper` saves the work such stretches cost:
+
+- once the deterministic decode of a window is rejected *and* the engine judges the window
+  silent, anything a retry could produce would be held back by the rule above, so the window
+  is treated as silence straight away (the skip faster-whisper itself makes when its
+  no-speech and log-probability tests agree);
+- a window shorter than 30 s (the remnant at the end of the audio) gets a token budget in
+  proportion to its length (:func:`token_budget`), so a loop of repetition stops early.
+
+Both override internal methods of faster-whisper (``encode`` and ``generate_with_fallback``);
+the exact pin of faster-whisper in ``pyproject.toml`` and the tests on real audio guard them.
 """
 
 from __future__ import annotations
