@@ -26,7 +26,14 @@ from rich.table import Table
 
 from annotator import __version__
 from annotator.core.store import DEFAULT_DB, Workspace
-from annotator.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, AnnotatorError, UsageError
+from annotator.errors import (
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    AnnotatorError,
+    UsageError,
+)
 
 DEFAULT_OUT = Path("exports")
 
@@ -134,9 +141,19 @@ def transcribe(
                 result.exports = _export_media(ws, result.media.id, formats, out, redact_paths)
 
         with _BatchProgress(err) as progress:
-            results = run_batch(
-                ws, paths, options, force=force, progress=progress, after_file=after_file
-            )
+            try:
+                results = run_batch(
+                    ws, paths, options, force=force, progress=progress, after_file=after_file
+                )
+            except KeyboardInterrupt:
+                progress.close()
+                current = progress.current
+                where = f" during {current.name}" if current is not None else ""
+                _error(
+                    f"interrupted{where}; every segment stored so far is kept, and running "
+                    "the same command again resumes where it stopped"
+                )
+                raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
     for r in results:
         if r.status == "failed":
             _error(r.error or str(r.path))
@@ -176,6 +193,7 @@ class _BatchProgress:
             TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False,
         )
         self._tasks: dict[Path, Any] = {}
+        self._current: Path | None = None
 
     def __enter__(self) -> _BatchProgress:
         self._progress.start()
@@ -184,7 +202,17 @@ class _BatchProgress:
     def __exit__(self, *exc: object) -> None:
         self._progress.stop()
 
+    def close(self) -> None:
+        """Stop drawing (before an interruption message)."""
+        self._progress.stop()
+
+    @property
+    def current(self) -> Path | None:
+        """The file being transcribed, if any."""
+        return self._current
+
     def file_started(self, path: Path, duration_ms: int) -> None:
+        self._current = path
         self._tasks[path] = self._progress.add_task(
             escape(path.name), total=max(duration_ms / 1000, 0.001)
         )
@@ -194,6 +222,7 @@ class _BatchProgress:
             self._progress.update(self._tasks[path], completed=position_ms / 1000)
 
     def file_finished(self, result: Any) -> None:
+        self._current = None
         task = self._tasks.get(result.path)
         if task is not None:
             total = self._progress.tasks[task].total
@@ -260,18 +289,25 @@ def list_cmd(db: Path) -> None:
             rows.append((
                 str(m.id), escape(Path(m.path).name), m.sha256[:12], _clock(m.duration_ms),
                 str(total), pct, str(len(held_back(ws, m.id))),
-                escape(run.model_id) if run else "not transcribed",
+                escape(run.model_id) if run else _untranscribed(ws, m.id),
             ))
     table = Table(title=f"workspace {escape(str(db))}")
     # File names identify the media for people: they get the room, other columns wrap.
     name_width = min(max((len(r[1]) for r in rows), default=4), 32)
     for col in ("id", "file", "sha256", "duration", "segments", "reviewed", "held back", "model"):
         width = name_width if col == "file" else 4 if col == "held back" else len(col)
-        table.add_column(col, no_wrap=col in ("id", "sha256", "model"), overflow="fold",
+        table.add_column(col, no_wrap=col in ("id", "sha256"), overflow="fold",
                          min_width=width)
     for row in rows:
         table.add_row(*row)
     _stdout().print(table)
+
+
+def _untranscribed(ws: Workspace, media_id: int) -> str:
+    partial = ws.unfinished_run(media_id)
+    if partial is None:
+        return "not transcribed"
+    return f"{escape(partial.model_id)}, interrupted (transcribe again to resume)"
 
 
 @cli.command("models")
@@ -342,7 +378,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = cli.main(args=args, prog_name="annotator", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+            _error("interrupted; everything saved so far is kept")
+            return EXIT_INTERRUPTED
         click.echo("aborted", err=True)
         return EXIT_FAILURE
     except click.ClickException as exc:
@@ -354,8 +393,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        return 130
+        _error("interrupted; everything saved so far is kept")
+        return EXIT_INTERRUPTED
     except Exception as exc:  # a bug: still one line, unless --debug
         if debug:
             traceback.print_exc()

@@ -14,6 +14,7 @@ from pathlib import Path
 EXIT_OK = 0
 EXIT_FAILURE = 1  # the job ran, but something (a file, an export) failed
 EXIT_USAGE = 2  # bad arguments; nothing was done
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it); saved work is kept
 
 
 class AnnotatorError(Exception):

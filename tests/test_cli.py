@@ -88,3 +88,44 @@ def test_cli_import_is_light() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_ctrl_c_keeps_stored_segments_and_the_same_command_resumes(tmp_path: Path) -> None:
+    """A person presses Ctrl-C mid-file: exit 130 with one line saying what is kept, `list`
+    says the file is interrupted, and running the command again finishes it."""
+    import signal
+    import sqlite3
+    import time
+
+    from support import DEMO
+
+    db = tmp_path / "w.db"
+    cmd = [sys.executable, "-m", "annotator", "transcribe", str(DEMO), "--db", str(db)]
+    # SIGINT must not be ignored in the child (it is in background jobs of a shell).
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    stored = 0
+    while time.monotonic() < deadline and proc.poll() is None and stored == 0:
+        time.sleep(0.05)
+        try:
+            with sqlite3.connect(db) as conn:
+                stored = conn.execute("SELECT COUNT(*) FROM segment").fetchone()[0]
+        except sqlite3.Error:
+            continue
+    assert proc.poll() is None, "finished before a segment could be seen"
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    (line,) = [ln for ln in err.splitlines() if ln.startswith("annotator:")]
+    assert "interrupted during demo.mp4" in line and "resumes" in line
+    listed = subprocess.run([sys.executable, "-m", "annotator", "list", "--db", str(db)],
+                            capture_output=True, text=True, env={"COLUMNS": "200",
+                            "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, check=True)
+    assert "interrupted" in listed.stdout
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(db) as conn:
+        runs = conn.execute("SELECT status FROM run").fetchall()
+        count = conn.execute("SELECT COUNT(*) FROM segment").fetchone()[0]
+    assert runs == [("done",)] and count >= stored
