@@ -234,10 +234,13 @@ def _summary(results: Sequence[Any]) -> None:
     table.add_column("file", no_wrap=True)
     for col in ("status", "audio s", "segments", "held back", "wall s", "RTF"):
         table.add_column(col, no_wrap=True)
-    table.add_column("exports / error", overflow="fold")
+    table.add_column("exports / notes / error", overflow="fold")
     for r in results:
         rtf = f"{r.seconds / (r.audio_ms / 1000):.3f}" if r.status == "done" and r.audio_ms else ""
-        detail = ", ".join(p.name for p in r.exports) if r.status != "failed" else r.error or ""
+        if r.status == "failed":
+            detail = r.error or ""
+        else:
+            detail = ", ".join([p.name for p in r.exports] + ([r.note] if r.note else []))
         table.add_row(
             escape(r.path.name), r.status, f"{r.audio_ms / 1000:.1f}", str(r.segments),
             str(r.held_back), f"{r.seconds:.1f}", rtf, escape(detail),

@@ -41,6 +41,7 @@ class FileResult:
     audio_ms: int = 0
     seconds: float = 0.0
     error: str | None = None
+    note: str | None = None  # why a file was skipped
     exports: list[Path] = field(default_factory=list)
 
 
@@ -178,6 +179,10 @@ def run_batch(
             known = _known_done(ws, info.sha256)
             if known is not None and not force:
                 result.status, result.media = "skipped", known
+                done = ws.current_run(known.id)
+                model = done.model_id if done is not None else "?"
+                asked = "" if model == options.model else f", not {options.model}"
+                result.note = f"already transcribed with {model}{asked} (--force redoes it)"
                 result.segments = ws.segment_counts(known.id)[0]
                 result.held_back = len(held_back(ws, known.id))
             else:

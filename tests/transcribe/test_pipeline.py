@@ -53,6 +53,10 @@ def test_known_file_is_skipped_and_force_redoes_it(tmp_path: Path, engine: Engin
         )
         assert first[0].status == "done" and again[0].status == "skipped"
         assert again[0].segments == first[0].segments
+        assert again[0].note == "already transcribed with tiny.en (--force redoes it)"
+        other = run_batch(ws, [clip], TranscribeOptions(model="base"))  # no model is loaded
+        assert other[0].status == "skipped"
+        assert other[0].note == "already transcribed with tiny.en, not base (--force redoes it)"
         media = ws.list_media()[0]
         forced = run_batch(
             ws, [clip], TranscribeOptions(), force=True, engine_factory=lambda _o: engine
