@@ -114,7 +114,8 @@ class ReviewBase(App[None]):
         if count:
             self.notify(
                 f"{count} machine segment{'s' if count != 1 else ''} held back as text heard "
-                "in silence; not shown here, listed under 'suppressed' in the JSON export.",
+                "in silence; not shown here. H lists them and restores one; the JSON export "
+                "lists them under 'suppressed'.",
                 title="Held back", timeout=8, markup=False,
             )
 

@@ -208,7 +208,8 @@ async def test_held_back_segments_are_announced_and_stay_out_of_the_table(
         held = len(held_back(app.session.ws, app.session.media_id))
         assert [m for m in messages if "held back" in m] == [
             f"{held} machine segment{'s' if held != 1 else ''} held back as text heard in "
-            "silence; not shown here, listed under 'suppressed' in the JSON export."
+            "silence; not shown here. H lists them and restores one; the JSON export lists "
+            "them under 'suppressed'."
         ]
         assert all("Stay in the car" not in s.text for s in app.session.segments)
 
