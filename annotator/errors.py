@@ -29,13 +29,17 @@ class UsageError(AnnotatorError):
     exit_code = EXIT_USAGE
 
 
-class MediaError(AnnotatorError):
-    """A media file is missing, unreadable or cannot be decoded."""
+class FileError(AnnotatorError):
+    """Something is wrong with one file: the message is ``<path>: <cause>``."""
 
     def __init__(self, path: Path | str, cause: str) -> None:
         self.path = Path(path)
         self.cause = cause
         super().__init__(f"{self.path}: {cause}")
+
+
+class MediaError(FileError):
+    """A media file is missing, unreadable or cannot be decoded."""
 
 
 class ModelError(AnnotatorError):
@@ -47,13 +51,12 @@ class ModelError(AnnotatorError):
         super().__init__(f"model {model!r}: {cause}")
 
 
-class WorkspaceError(AnnotatorError):
+class WorkspaceError(FileError):
     """The SQLite workspace cannot be opened, migrated or queried."""
 
-    def __init__(self, db: Path | str, cause: str) -> None:
-        self.db = Path(db)
-        self.cause = cause
-        super().__init__(f"{self.db}: {cause}")
+    @property
+    def db(self) -> Path:
+        return self.path
 
 
 class NotFoundError(AnnotatorError):
@@ -86,13 +89,8 @@ class EditError(AnnotatorError):
     """A review edit that cannot be applied (split outside a segment, empty merge...)."""
 
 
-class ExportError(AnnotatorError):
+class ExportError(FileError):
     """An export file could not be written; any older file at ``path`` is left untouched."""
-
-    def __init__(self, path: Path | str, cause: str) -> None:
-        self.path = Path(path)
-        self.cause = cause
-        super().__init__(f"{self.path}: {cause}")
 
 
 class InvalidStemError(UsageError):
@@ -103,10 +101,5 @@ class InvalidStemError(UsageError):
         super().__init__(f"export name {stem!r} must be a plain file name, not a path")
 
 
-class TranscriptFileError(AnnotatorError):
+class TranscriptFileError(FileError):
     """An exported transcript file that cannot be read back (not JSON, wrong version...)."""
-
-    def __init__(self, path: Path | str, cause: str) -> None:
-        self.path = Path(path)
-        self.cause = cause
-        super().__init__(f"{self.path}: {cause}")
