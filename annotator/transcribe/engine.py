@@ -146,10 +146,13 @@ class Engine:
         opts = asdict(self.options)
         opts["model_path"] = str(self.model.path)
         opts["cpu_threads_used"] = self.threads
-        if self.options.suppress_silent_hallucinations and self.options.vad_filter:
-            from annotator.transcribe.silence import CHECK_VAD, MIN_HEARD_SHARE
+        if self.options.suppress_silent_hallucinations:
+            from annotator.transcribe.silence import CHECK_VAD, MIN_HEARD_SHARE, TOKEN_BUDGET
 
-            opts["silence_check"] = {"vad": CHECK_VAD, "min_heard_share": MIN_HEARD_SHARE}
+            opts["silence_check"] = {
+                "vad": CHECK_VAD if self.options.vad_filter else None,
+                "min_heard_share": MIN_HEARD_SHARE, "token_budget": TOKEN_BUDGET,
+            }
         return opts
 
     def transcribe(

@@ -49,6 +49,9 @@ CHECK_VAD = {"threshold": 0.3, "min_silence_duration_ms": 200, "speech_pad_ms": 
 #: A segment with speech under less than this share of its span counts as unheard.
 MIN_HEARD_SHARE = 0.2
 
+#: A short window may use this many tokens plus this many per second of audio.
+TOKEN_BUDGET = {"base": 10, "per_second": 12}
+
 SAMPLE_RATE = 16000
 Decode = tuple[Any, float, float, float]  # (result, avg_logprob, temperature, compression)
 
@@ -135,7 +138,8 @@ def token_budget(frames: int, frames_per_second: int = 100) -> int:
     12 a second plus 10 leaves room for timestamps and punctuation. Decoding a silent
     remnant otherwise runs to the model's limit repeating the previous line (measured on
     the demo clip: 113 tokens, 1.6 s, for 0.7 s of silence)."""
-    return 10 + (12 * frames + frames_per_second - 1) // frames_per_second
+    per_second = TOKEN_BUDGET["per_second"]
+    return TOKEN_BUDGET["base"] + (per_second * frames + frames_per_second - 1) // frames_per_second
 
 
 class SilenceAwareWhisper(WhisperModel):  # type: ignore[misc]

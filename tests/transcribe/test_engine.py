@@ -87,6 +87,10 @@ def test_run_records_provenance(workspace_copy: Workspace) -> None:
     assert opts["beam_size"] == 5 and opts["word_timestamps"] and opts["vad_filter"]
     assert opts["transcription_options"]["initial_prompt"] is None
     assert Path(opts["model_path"]).is_dir()
+    assert opts["cpu_threads_used"] >= 0 and opts["seed"] == 0
+    check = opts["silence_check"]
+    assert check["vad"]["threshold"] == 0.3 and check["token_budget"]["per_second"] == 12
+    assert opts["suppress_silent_hallucinations"] is True
 
 
 def test_draft_is_kept_apart_from_review_layer(workspace_copy: Workspace) -> None:
