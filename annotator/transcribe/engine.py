@@ -51,6 +51,9 @@ class TranscribeOptions:
     # seeds each decoding thread once, on its first sample, so this makes a fresh process
     # repeat itself; later files in the same process continue the same random stream.
     seed: int = 0
+    # Audio is transcribed in pieces of about this many seconds, cut at quiet moments (see
+    # chunks.py): bounded memory on long streams, and resumes that skip finished audio.
+    chunk_s: float = 600
     extra: dict[str, Any] = field(default_factory=dict)
 
     def engine_kwargs(self) -> dict[str, Any]:
@@ -71,7 +74,6 @@ class EngineInfo:
 
     language: str
     language_probability: float
-    duration_ms: int
     options: dict[str, Any]
 
 
@@ -156,72 +158,112 @@ class Engine:
         return opts
 
     def transcribe(
-        self, path: Path
+        self, path: Path, start_ms: int = 0
     ) -> tuple[EngineInfo, Iterator[MachineSegment | SuppressedSegment]]:
-        """Start decoding ``path``; returns the info and a lazy segment iterator.
+        """Start transcribing ``path`` from ``start_ms`` (a resumed run starts where its
+        stored segments end); returns the info and a lazy segment iterator.
 
-        The audio is decoded here (as faster-whisper would do itself) so the silence check
-        can look at the same samples the engine hears.
+        The audio is decoded as a stream and transcribed in pieces (:mod:`.chunks`); the
+        first piece is decoded and started here, so a file that cannot be decoded fails now.
+        The language found in the first piece is kept for the rest.
         """
-        from faster_whisper import decode_audio
+        from annotator.transcribe.chunks import SAMPLE_RATE, decode_stream, pieces
 
-        from annotator.transcribe.silence import SAMPLE_RATE, speech_spans
-
+        stream = pieces(decode_stream(path), start_sample=start_ms * SAMPLE_RATE // 1000,
+                        chunk_s=self.options.chunk_s)
         try:
-            audio = decode_audio(str(path), sampling_rate=SAMPLE_RATE)
-            check = self.options.suppress_silent_hallucinations and self.options.vad_filter
-            spans = speech_spans(audio) if check else None
-            segments, info = self._whisper.transcribe(audio, **self.options.engine_kwargs())
+            first = next(stream, None)
+            if first is None:  # no audio (left) to transcribe
+                return EngineInfo(self.options.language or "", 0.0, {}), iter(())
+            segments, info = self._start(first.audio, self.options.language)
+        except MediaError:
+            raise
         except Exception as exc:  # PyAV and the engine raise many types for bad input
             raise MediaError(path, f"cannot decode audio ({type(exc).__name__}: {exc})") from exc
         used = {
             "transcription_options": _jsonable(asdict(info.transcription_options)),
             "vad_options": _jsonable(asdict(info.vad_options)) if info.vad_options else None,
-            "duration_after_vad_ms": to_ms(info.duration_after_vad),
         }
-        engine_info = EngineInfo(
-            info.language, float(info.language_probability), to_ms(info.duration), used
-        )
+        engine_info = EngineInfo(info.language, float(info.language_probability), used)
         threshold = info.transcription_options.no_speech_threshold
-        suppress = threshold if self.options.suppress_silent_hallucinations else None
-        return engine_info, convert_segments(path, segments, suppress, spans)
+        return engine_info, self._stream(path, first, segments, stream, info.language, threshold)
+
+    def _start(self, audio: Any, language: str | None) -> tuple[Any, Any]:
+        """faster-whisper's lazy segments and info for one piece of audio."""
+        segments, info = self._whisper.transcribe(
+            audio, **{**self.options.engine_kwargs(), "language": language}
+        )
+        return segments, info
+
+    def _stream(
+        self, path: Path, first: Any, segments: Any, rest: Iterator[Any], language: str,
+        threshold: float,
+    ) -> Iterator[MachineSegment | SuppressedSegment]:
+        """Segments of every piece, with times from the start of the file and one index
+        sequence; errors name the file."""
+        from annotator.transcribe.chunks import SAMPLE_RATE
+        from annotator.transcribe.silence import speech_spans
+
+        check = self.options.suppress_silent_hallucinations
+        vad_check = check and self.options.vad_filter
+        index, piece = 0, first
+        try:
+            while True:
+                spans = speech_spans(piece.audio) if vad_check else None
+                for seg in convert_segments(
+                    segments, threshold if check else None, spans,
+                    offset_s=piece.start_sample / SAMPLE_RATE, first_index=index,
+                ):
+                    if not isinstance(seg, SuppressedSegment):
+                        index += 1
+                    yield seg
+                piece = next(rest, None)
+                if piece is None:
+                    return
+                segments, _info = self._start(piece.audio, language)
+        except MediaError:
+            raise
+        except Exception as exc:  # a decode error mid-stream: name the file and the cause
+            raise MediaError(
+                path, f"decoding failed mid-stream ({type(exc).__name__}: {exc})"
+            ) from exc
 
 
 def convert_segments(
-    path: Path, segments: Any, no_speech_threshold: float | None,
-    spans: list[tuple[int, int]] | None = None,
+    segments: Any, no_speech_threshold: float | None,
+    spans: list[tuple[int, int]] | None = None, *, offset_s: float = 0.0, first_index: int = 0,
 ) -> Iterator[MachineSegment | SuppressedSegment]:
-    """faster-whisper segments to domain segments. With a ``no_speech_threshold``, segments
-    :func:`annotator.transcribe.silence.judge` finds silent (``spans``: where a VAD hears
-    speech) come out as :class:`SuppressedSegment`; draft indices stay contiguous."""
+    """faster-whisper segments of one piece (times from ``offset_s``) to domain segments.
+    With a ``no_speech_threshold``, segments :func:`annotator.transcribe.silence.judge`
+    finds silent (``spans``: where a VAD hears speech in the piece) come out as
+    :class:`SuppressedSegment`; draft indices stay contiguous from ``first_index``."""
     from annotator.transcribe.silence import judge
 
-    index = 0
-    try:
-        for seg in segments:
-            words = tuple(
-                Word(to_ms(w.start), to_ms(w.end), w.word, float(w.probability))
-                for w in (seg.words or ())
-            )
-            start_ms, end_ms = to_ms(seg.start), to_ms(seg.end)
-            no_speech = float(seg.no_speech_prob)
-            temperature = float(seg.temperature or 0.0)
-            common: dict[str, Any] = {
-                "start_ms": start_ms, "end_ms": end_ms, "text": seg.text.strip(),
-                "words": words, "avg_logprob": float(seg.avg_logprob),
-                "no_speech_prob": no_speech, "compression_ratio": float(seg.compression_ratio),
-            }
-            reason = judge(
-                start_ms=start_ms, end_ms=end_ms, no_speech_prob=no_speech,
-                temperature=temperature, no_speech_threshold=no_speech_threshold, spans=spans,
-            )
-            if reason is not None:
-                yield SuppressedSegment(index=-1, temperature=temperature, reason=reason, **common)
-                continue
-            yield MachineSegment(index=index, **common)
-            index += 1
-    except Exception as exc:  # a decode error mid-stream: name the file and the cause
-        raise MediaError(path, f"decoding failed mid-stream ({type(exc).__name__}: {exc})") from exc
+    offset_ms = to_ms(offset_s)
+    index = first_index
+    for seg in segments:
+        words = tuple(
+            Word(to_ms(offset_s + w.start), to_ms(offset_s + w.end), w.word,
+                 float(w.probability))
+            for w in (seg.words or ())
+        )
+        start_ms, end_ms = to_ms(offset_s + seg.start), to_ms(offset_s + seg.end)
+        no_speech = float(seg.no_speech_prob)
+        temperature = float(seg.temperature or 0.0)
+        common: dict[str, Any] = {
+            "start_ms": start_ms, "end_ms": end_ms, "text": seg.text.strip(),
+            "words": words, "avg_logprob": float(seg.avg_logprob),
+            "no_speech_prob": no_speech, "compression_ratio": float(seg.compression_ratio),
+        }
+        reason = judge(
+            start_ms=start_ms - offset_ms, end_ms=end_ms - offset_ms, no_speech_prob=no_speech,
+            temperature=temperature, no_speech_threshold=no_speech_threshold, spans=spans,
+        )
+        if reason is not None:
+            yield SuppressedSegment(index=-1, temperature=temperature, reason=reason, **common)
+            continue
+        yield MachineSegment(index=index, **common)
+        index += 1
 
 
 def _jsonable(value: Any) -> Any:

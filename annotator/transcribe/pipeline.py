@@ -108,7 +108,8 @@ def transcribe_probed(
         resume_after_ms = max((d.end_ms for d in kept), default=-1)
         next_index = len(kept)
         ws.reopen_run(run.id)
-        engine_info, segments = engine.transcribe(info.path)
+        # Only the audio after the stored segments is transcribed again.
+        engine_info, segments = engine.transcribe(info.path, start_ms=max(resume_after_ms, 0))
     else:
         if partial is not None and current is None and work:
             raise MediaError(

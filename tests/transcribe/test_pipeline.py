@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,6 +110,33 @@ def test_interrupted_run_is_resumed_keeping_review_work(tmp_path: Path, engine: 
         assert segments[0].human_text == "And so, my fellow Americans,"
         assert [d.index for d in ws.drafts(runs[0].id)] == list(range(len(segments)))
         assert segments[1].start_ms >= first.end_ms - 1
+
+
+def test_resume_transcribes_only_the_audio_after_the_stored_segments(
+    tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 4-hour stream interrupted at hour 3 must not be transcribed again from the start:
+    the engine is asked for the audio after the last stored segment, and the result is the
+    same transcript as an uninterrupted run."""
+    info = probe(shared_file("jfk.flac"))
+    with Workspace(tmp_path / "whole.db") as ws:
+        transcribe_probed(ws, engine, info)
+        whole = [s.text for s in ws.segments(ws.media_by_sha(info.sha256).id)]
+    asked: list[int] = []
+    original = engine.transcribe
+
+    def spy(path: Path, start_ms: int = 0) -> Any:
+        asked.append(start_ms)
+        return original(path, start_ms)
+
+    monkeypatch.setattr(engine, "transcribe", spy)
+    with Workspace(tmp_path / "w.db") as ws:
+        _interrupt_after_first_segment(ws, engine, info)
+        media = ws.media_by_sha(info.sha256)
+        (first,) = ws.segments(media.id)
+        transcribe_probed(ws, engine, info)
+        assert asked == [0, first.end_ms]
+        assert [s.text for s in ws.segments(media.id)] == whole
 
 
 def test_interrupted_run_of_other_settings_is_discarded_unless_reviewed(

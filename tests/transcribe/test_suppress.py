@@ -51,7 +51,7 @@ def test_sampled_text_in_a_window_judged_silent_is_held_back() -> None:
         _fw_segment(58.49, 59.21, "Take it off.", temperature=0.6, no_speech=0.81),
         _fw_segment(60.0, 61.0, "Okay.", temperature=0.0, no_speech=0.2),
     ]
-    out = list(convert_segments(Path("x.wav"), iter(source), 0.6))
+    out = list(convert_segments(iter(source), 0.6))
     kept = [s for s in out if not isinstance(s, SuppressedSegment)]
     held = [s for s in out if isinstance(s, SuppressedSegment)]
     # decoded at temperature 0 despite a high no-speech figure: kept (espeak speech does this)
@@ -69,7 +69,7 @@ def test_sampled_text_in_a_window_judged_silent_is_held_back() -> None:
 
 def test_without_a_threshold_nothing_is_held_back() -> None:
     source = [_fw_segment(58.49, 59.21, "Take it off.", temperature=0.6, no_speech=0.81)]
-    (seg,) = convert_segments(Path("x.wav"), iter(source), None)
+    (seg,) = convert_segments(iter(source), None)
     assert type(seg) is MachineSegment and seg.text == "Take it off."
 
 
@@ -84,13 +84,13 @@ class _TailEngine(Engine):
     engine does on the runs where the model samples words out of a silent tail."""
 
     def transcribe(
-        self, path: Path
+        self, path: Path, start_ms: int = 0
     ) -> tuple[EngineInfo, Iterator[MachineSegment | SuppressedSegment]]:
-        info, segments = super().transcribe(path)
+        info, segments = super().transcribe(path, start_ms)
 
         def with_tail() -> Iterator[MachineSegment | SuppressedSegment]:
             yield from segments
-            end = info.duration_ms
+            end = probe(path).duration_ms
             yield SuppressedSegment(
                 index=-1, start_ms=end - 700, end_ms=end, text="[bold]Stay in the car.[/]",
                 words=(Word(end - 700, end, " Stay", 0.3),), avg_logprob=-0.7,

@@ -1,0 +1,135 @@
+"""Long recordings in pieces: decode as a stream, cut at quiet moments, transcribe piece by piece.
+
+faster-whisper decodes a whole file into memory before it starts (16 kHz float32: 921 MB for
+a 4-hour livestream, then its features and a VAD-trimmed copy on top), and an interrupted run
+could only be resumed by decoding everything up to the interruption again. annotator instead
+decodes the audio as a stream (PyAV, the same resampling to 16 kHz mono 16-bit as
+faster-whisper's ``decode_audio``) and hands the engine pieces of about ten minutes:
+
+- memory stays bounded by the piece, whatever the length of the stream;
+- a resumed run starts decoding where the stored segments end, skipping the audio before it
+  without transcribing it again;
+- each piece ends at the quietest 100 ms of its last 30 s (lowest energy), which in speech is
+  a pause between words or lines, so no word is cut in two. The engine loses its text context
+  at a cut, as it does after any long silence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+
+from annotator.errors import MediaError
+
+SAMPLE_RATE = 16000
+#: Pieces hold about this many seconds; each cut is searched for in the last SEARCH_S of it.
+CHUNK_S = 600
+SEARCH_S = 30
+#: The cut lands in the middle of the quietest frame of this many samples (100 ms).
+FRAME = SAMPLE_RATE // 10
+#: PyAV frames are gathered into blocks of this many input samples before resampling.
+BLOCK = 500_000
+
+Audio = np.ndarray[Any, np.dtype[np.float32]]
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A stretch of the stream: its first sample's position and its samples."""
+
+    start_sample: int
+    audio: Audio
+
+    @property
+    def start_ms(self) -> int:
+        return self.start_sample * 1000 // SAMPLE_RATE
+
+
+def decode_stream(path: Path) -> Iterator[Audio]:
+    """The audio of ``path`` as float32 mono 16 kHz blocks, decoded as it is read.
+
+    Frames the decoder rejects are skipped (as faster-whisper does); a file PyAV cannot open
+    or that has no audio raises :class:`MediaError` naming the file.
+    """
+    try:
+        container = av.open(str(path), mode="r", metadata_errors="ignore")
+    except (av.error.FFmpegError, OSError) as exc:
+        raise MediaError(path, f"cannot decode audio ({type(exc).__name__}: {exc})") from exc
+    with container:
+        if not container.streams.audio:
+            raise MediaError(path, "has no audio stream")
+        resampler = av.audio.resampler.AudioResampler(format="s16", layout="mono",
+                                                      rate=SAMPLE_RATE)
+        fifo = av.audio.fifo.AudioFifo()
+        for frame in _valid_frames(container.decode(audio=0)):
+            frame.pts = None  # timestamps are not checked: the samples are what count
+            fifo.write(frame)
+            if fifo.samples >= BLOCK:
+                yield from _resampled(resampler, fifo.read())
+        if fifo.samples:
+            yield from _resampled(resampler, fifo.read())
+        yield from _resampled(resampler, None)  # flush
+
+
+def _valid_frames(frames: Iterator[Any]) -> Iterator[Any]:
+    while True:
+        try:
+            yield next(frames)
+        except StopIteration:
+            return
+        except av.error.InvalidDataError:
+            continue
+
+
+def _resampled(resampler: Any, frame: Any) -> Iterator[Audio]:
+    for out in resampler.resample(frame):
+        samples = out.to_ndarray().reshape(-1)
+        yield (samples.astype(np.float32) / 32768.0).astype(np.float32)
+
+
+def quiet_cut(audio: Audio, end: int, search: int, frame: int = FRAME) -> int:
+    """Where to cut ``audio`` at or before sample ``end``: the middle of the lowest-energy
+    ``frame`` in ``[end - search, end)``."""
+    start = max(end - search, 0)
+    frames = (end - start) // frame
+    if frames < 1:
+        return end
+    region = audio[start : start + frames * frame].astype(np.float64).reshape(frames, frame)
+    quietest = int(np.argmin(np.mean(region * region, axis=1)))
+    return start + quietest * frame + frame // 2
+
+
+def pieces(
+    blocks: Iterable[Audio], *, start_sample: int = 0, chunk_s: float = CHUNK_S,
+    search_s: float = SEARCH_S,
+) -> Iterator[Piece]:
+    """Cut a stream of blocks into :class:`Piece` s of about ``chunk_s`` seconds, each ending
+    at a quiet moment; samples before ``start_sample`` are skipped."""
+    chunk, search = int(chunk_s * SAMPLE_RATE), int(search_s * SAMPLE_RATE)
+    held: list[Audio] = []
+    held_samples = 0
+    position = 0  # stream position of the next sample to arrive
+    begin = start_sample  # stream position of the first held sample
+    for block in blocks:
+        block_start, position = position, position + len(block)
+        if position <= start_sample:
+            continue
+        if block_start < start_sample:
+            block = block[start_sample - block_start :]
+        held.append(block)
+        held_samples += len(block)
+        if held_samples < chunk + search:
+            continue
+        buffer = np.concatenate(held)
+        while len(buffer) >= chunk + search:
+            cut = quiet_cut(buffer, chunk, search)
+            yield Piece(begin, buffer[:cut])
+            buffer, begin = buffer[cut:], begin + cut
+        held, held_samples = [buffer], len(buffer)
+    if held_samples:
+        yield Piece(begin, np.concatenate(held))

@@ -1,0 +1,99 @@
+"""Streamed decoding and cutting long audio into pieces at quiet moments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from faster_whisper import decode_audio
+
+from annotator.core.media import probe
+from annotator.core.model import SuppressedSegment
+from annotator.errors import MediaError
+from annotator.transcribe.chunks import SAMPLE_RATE, decode_stream, pieces, quiet_cut
+from annotator.transcribe.engine import Engine, TranscribeOptions
+
+from support import DEMO, demo_truth, normalise, shared_file, wer
+
+
+@pytest.mark.parametrize("name", ["demo.mp4", "goforward.wav", "jfk.flac"])
+def test_stream_decodes_exactly_what_faster_whisper_decodes(name: str) -> None:
+    path = DEMO if name == "demo.mp4" else shared_file(name)
+    streamed = np.concatenate(list(decode_stream(path)))
+    assert streamed.dtype == np.float32
+    assert np.array_equal(streamed, decode_audio(str(path), sampling_rate=SAMPLE_RATE))
+
+
+def test_pieces_cover_the_stream_and_cut_between_scripted_lines() -> None:
+    whole = np.concatenate(list(decode_stream(DEMO)))
+    cut = list(pieces(decode_stream(DEMO), chunk_s=20, search_s=5))
+    assert len(cut) >= 3
+    assert np.array_equal(np.concatenate([p.audio for p in cut]), whole)
+    assert [p.start_sample for p in cut] == list(
+        np.cumsum([0] + [len(p.audio) for p in cut[:-1]])
+    )
+    lines = [(int(r["start_ms"]), int(r["end_ms"])) for r in demo_truth()]
+    for piece in cut[1:]:
+        at = piece.start_ms
+        assert not any(start < at < end for start, end in lines), (at, lines)
+
+
+def test_pieces_skip_what_comes_before_the_start() -> None:
+    whole = np.concatenate(list(decode_stream(DEMO)))
+    start = 30 * SAMPLE_RATE + 123
+    rest = list(pieces(decode_stream(DEMO), start_sample=start, chunk_s=10, search_s=3))
+    assert rest[0].start_sample == start
+    assert np.array_equal(np.concatenate([p.audio for p in rest]), whole[start:])
+    assert list(pieces(decode_stream(DEMO), start_sample=len(whole) + 10)) == []
+
+
+def test_quiet_cut_lands_in_the_quiet_stretch() -> None:
+    rng = np.random.default_rng(0)
+    audio = rng.normal(0, 0.3, 10 * SAMPLE_RATE).astype(np.float32)
+    audio[int(7.2 * SAMPLE_RATE) : int(7.6 * SAMPLE_RATE)] *= 0.01
+    at = quiet_cut(audio, 9 * SAMPLE_RATE, 4 * SAMPLE_RATE)
+    assert 7.2 * SAMPLE_RATE <= at <= 7.6 * SAMPLE_RATE
+    assert quiet_cut(audio, 100, 50) == 100  # shorter than a frame: cut where asked
+
+
+def test_files_without_usable_audio_name_the_file(tmp_path: Path) -> None:
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a media file")
+    with pytest.raises(MediaError) as info:
+        list(decode_stream(text))
+    assert info.value.path == text and "cannot decode audio" in info.value.cause
+    silent_video = tmp_path / "video-only.mp4"
+    with av.open(str(silent_video), "w") as out:
+        stream = out.add_stream("mpeg4", rate=10)
+        stream.width, stream.height = 64, 48
+        for _ in range(5):
+            frame = av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    with pytest.raises(MediaError, match="has no audio stream"):
+        list(decode_stream(silent_video))
+
+
+def test_engine_in_short_pieces_keeps_the_words_and_timings() -> None:
+    """Ten-second pieces on the demo clip (six cuts, far more than the default's one per ten
+    minutes): nearly the same words as the reference (measured WER 0.021 against 0.0 in one
+    piece: "I am" became "I'm" once the context was cut), every segment inside one piece,
+    times from the start of the file."""
+    engine = Engine(TranscribeOptions(chunk_s=10))
+    _info, segments = engine.transcribe(DEMO)
+    kept = [s for s in segments if not isinstance(s, SuppressedSegment)]
+    reference = " ".join(r["text"] for r in demo_truth())
+    assert wer(reference, " ".join(s.text for s in kept)) <= 0.04
+    assert [s.index for s in kept] == list(range(len(kept)))
+    cuts = [p.start_ms for p in pieces(decode_stream(DEMO), chunk_s=10)][1:]
+    duration = probe(DEMO).duration_ms
+    previous = 0
+    for seg in kept:
+        assert previous - 1 <= seg.start_ms < seg.end_ms <= duration
+        assert not any(seg.start_ms < c < seg.end_ms - 1 for c in cuts), (seg, cuts)
+        previous = seg.end_ms
+    assert normalise(kept[-1].text) == normalise("Do not hurt my baby.")
