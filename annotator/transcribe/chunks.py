@@ -4,9 +4,12 @@ faster-whisper decodes a whole file into memory before it starts (16 kHz float32
 a 4-hour livestream, then its features and a VAD-trimmed copy on top), and an interrupted run
 could only be resumed by decoding everything up to the interruption again. annotator instead
 decodes the audio as a stream (PyAV, the same resampling to 16 kHz mono 16-bit as
-faster-whisper's ``decode_audio``) and hands the engine pieces of about ten minutes:
+faster-whisper's ``decode_audio``) and hands the engine pieces of about five minutes:
 
-- memory stays bounded by the piece, whatever the length of the stream;
+- memory stays bounded by the piece, whatever the length of the stream (faster-whisper's own
+  VAD holds state for its whole input: measured on 2 cores, the engine's peak is about
+  530 MiB with five-minute pieces and 890 MiB with ten, against 1.9 GiB for faster-whisper
+  on a 30-minute file; see ``bench/memory.py``);
 - a resumed run starts decoding where the stored segments end, skipping the audio before it
   without transcribing it again;
 - each piece ends at the quietest 100 ms of its last 30 s (lowest energy), which in speech is
@@ -28,7 +31,7 @@ from annotator.errors import MediaError
 
 SAMPLE_RATE = 16000
 #: Pieces hold about this many seconds; each cut is searched for in the last SEARCH_S of it.
-CHUNK_S = 600
+CHUNK_S = 300
 SEARCH_S = 30
 #: The cut lands in the middle of the quietest frame of this many samples (100 ms).
 FRAME = SAMPLE_RATE // 10

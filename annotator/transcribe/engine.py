@@ -19,6 +19,7 @@ from typing import Any
 
 from annotator.core.model import MachineSegment, SuppressedSegment, Word
 from annotator.errors import MediaError, ModelError
+from annotator.transcribe.chunks import CHUNK_S
 from annotator.transcribe.models import DEFAULT_MODEL, ResolvedModel, resolve_model
 
 
@@ -53,7 +54,7 @@ class TranscribeOptions:
     seed: int = 0
     # Audio is transcribed in pieces of about this many seconds, cut at quiet moments (see
     # chunks.py): bounded memory on long streams, and resumes that skip finished audio.
-    chunk_s: float = 600
+    chunk_s: float = CHUNK_S
     extra: dict[str, Any] = field(default_factory=dict)
 
     def engine_kwargs(self) -> dict[str, Any]:
