@@ -96,11 +96,23 @@ def test_ctrl_c_keeps_stored_segments_and_the_same_command_resumes(tmp_path: Pat
     import signal
     import sqlite3
     import time
+    import wave
+
+    from faster_whisper import decode_audio
 
     from support import DEMO
 
+    # Three times the demo clip (3 minutes): long enough to interrupt on a fast machine too.
+    clip = (decode_audio(str(DEMO)) * 32767).astype("<i2").tobytes()
+    stream = tmp_path / "stop.wav"
+    with wave.open(str(stream), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(clip * 3)
     db = tmp_path / "w.db"
-    cmd = [sys.executable, "-m", "annotator", "transcribe", str(DEMO), "--db", str(db)]
+    cmd = [sys.executable, "-m", "annotator", "transcribe", str(stream), "--threads", "1",
+           "--db", str(db)]
     # SIGINT must not be ignored in the child (it is in background jobs of a shell).
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
@@ -118,7 +130,7 @@ def test_ctrl_c_keeps_stored_segments_and_the_same_command_resumes(tmp_path: Pat
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     (line,) = [ln for ln in err.splitlines() if ln.startswith("annotator:")]
-    assert "interrupted during demo.mp4" in line and "resumes" in line
+    assert "interrupted during stop.wav" in line and "resumes" in line
     listed = subprocess.run([sys.executable, "-m", "annotator", "list", "--db", str(db)],
                             capture_output=True, text=True, env={"COLUMNS": "200",
                             "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, check=True)
