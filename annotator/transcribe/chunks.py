@@ -12,9 +12,15 @@ faster-whisper's ``decode_audio``) and hands the engine pieces of about five min
   on a 30-minute file; see ``bench/memory.py``);
 - a resumed run starts decoding where the stored segments end, skipping the audio before it
   without transcribing it again;
-- each piece ends at the quietest 100 ms of its last 30 s (lowest energy), which in speech is
-  a pause between words or lines, so no word is cut in two. The engine loses its text context
-  at a cut, as it does after any long silence.
+- each piece ends in the middle of the longest pause of its last 30 s, so no word is cut in
+  two and a piece starts, where it can, at a turn rather than a breath.
+
+Each piece starts without the text before it as context. Measured on twelve back-to-back
+copies of the demo clip (710 s, two cuts): the words are the same as in one piece (WER 0.005,
+"I'm" for "I am"), but a later piece may settle into joining several lines per segment (199
+segments against 276 in one piece), which a reviewer then splits. Giving the previous piece's
+last tokens as the prompt kept the segments short but dropped the first lines after each cut
+(WER 0.024): losing words is worse, so it is not done.
 """
 
 from __future__ import annotations
@@ -96,15 +102,26 @@ def _resampled(resampler: Any, frame: Any) -> Iterator[Audio]:
 
 
 def quiet_cut(audio: Audio, end: int, search: int, frame: int = FRAME) -> int:
-    """Where to cut ``audio`` at or before sample ``end``: the middle of the lowest-energy
-    ``frame`` in ``[end - search, end)``."""
+    """Where to cut ``audio`` at or before sample ``end``: in the middle of the longest run of
+    quiet ``frame`` s in ``[end - search, end)``, a frame being quiet when its energy is
+    within 6 dB of the quietest one's (or digital silence). The longest pause is the most
+    natural place for a transcript to start again (a turn, not a breath)."""
     start = max(end - search, 0)
     frames = (end - start) // frame
     if frames < 1:
         return end
     region = audio[start : start + frames * frame].astype(np.float64).reshape(frames, frame)
-    quietest = int(np.argmin(np.mean(region * region, axis=1)))
-    return start + quietest * frame + frame // 2
+    energy = np.mean(region * region, axis=1)
+    quiet = energy <= max(float(energy.min()) * 4, 1e-10)
+    best, best_len, run_start = 0, 0, -1
+    for i, is_quiet in enumerate(np.append(quiet, False)):
+        if is_quiet and run_start < 0:
+            run_start = i
+        elif not is_quiet and run_start >= 0:
+            if i - run_start > best_len:
+                best, best_len = run_start, i - run_start
+            run_start = -1
+    return start + best * frame + best_len * frame // 2
 
 
 def pieces(

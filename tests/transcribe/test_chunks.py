@@ -56,6 +56,11 @@ def test_quiet_cut_lands_in_the_quiet_stretch() -> None:
     at = quiet_cut(audio, 9 * SAMPLE_RATE, 4 * SAMPLE_RATE)
     assert 7.2 * SAMPLE_RATE <= at <= 7.6 * SAMPLE_RATE
     assert quiet_cut(audio, 100, 50) == 100  # shorter than a frame: cut where asked
+    # Several silent gaps (a breath, a turn): the cut goes in the middle of the longest.
+    audio[int(7.2 * SAMPLE_RATE) : int(7.6 * SAMPLE_RATE)] = 0
+    audio[int(5.0 * SAMPLE_RATE) : int(6.2 * SAMPLE_RATE)] = 0
+    at = quiet_cut(audio, 9 * SAMPLE_RATE, 5 * SAMPLE_RATE)
+    assert abs(at - 5.6 * SAMPLE_RATE) <= SAMPLE_RATE // 10
 
 
 def test_files_without_usable_audio_name_the_file(tmp_path: Path) -> None:
