@@ -15,12 +15,13 @@ faster-whisper's ``decode_audio``) and hands the engine pieces of about five min
 - each piece ends in the middle of the longest pause of its last 30 s, so no word is cut in
   two and a piece starts, where it can, at a turn rather than a breath.
 
-Each piece starts without the text before it as context. Measured on twelve back-to-back
-copies of the demo clip (710 s, two cuts): the words are the same as in one piece (WER 0.005,
-"I'm" for "I am"), but a later piece may settle into joining several lines per segment (199
-segments against 276 in one piece), which a reviewer then splits. Giving the previous piece's
-last tokens as the prompt kept the segments short but dropped the first lines after each cut
-(WER 0.024): losing words is worse, so it is not done.
+A cut must not change the transcript. Decoded on its own, a piece that starts mid-conversation
+can settle into joining several lines per segment, and prompting it with the text before the
+cut made tiny.en drop the first lines after it (measured on twelve back-to-back copies of the
+demo clip, 710 s, two cuts: 199 segments instead of 276, or WER 0.024). So the engine decodes
+each piece together with the last ``OVERLAP_S`` seconds before its cut (from the end of a
+segment, so not mid-word), prompted with the tokens it wrote before that overlap, and keeps
+only what comes after the cut: 276 segments and WER 0.0, as in one piece, for 5 % more audio.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ SAMPLE_RATE = 16000
 #: Pieces hold about this many seconds; each cut is searched for in the last SEARCH_S of it.
 CHUNK_S = 300
 SEARCH_S = 30
+#: Seconds before a cut that the next piece decodes again, for context (see the engine).
+OVERLAP_S = 15
 #: The cut lands in the middle of the quietest frame of this many samples (100 ms).
 FRAME = SAMPLE_RATE // 10
 #: PyAV frames are gathered into blocks of this many input samples before resampling.

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from annotator.core.model import MachineSegment, SuppressedSegment, Word
+import numpy as np
+
+from annotator.core.model import MachineSegment, SuppressedSegment, Word, words_text
 from annotator.errors import MediaError, ModelError
-from annotator.transcribe.chunks import CHUNK_S
+from annotator.transcribe.chunks import CHUNK_S, OVERLAP_S
 from annotator.transcribe.models import DEFAULT_MODEL, ResolvedModel, resolve_model
 
 
@@ -55,6 +57,9 @@ class TranscribeOptions:
     # Audio is transcribed in pieces of about this many seconds, cut at quiet moments (see
     # chunks.py): bounded memory on long streams, and resumes that skip finished audio.
     chunk_s: float = CHUNK_S
+    # Seconds before each cut decoded again with the next piece, prompted with the text
+    # before them, so the engine goes on as if the audio had not been cut (see chunks.py).
+    overlap_s: float = OVERLAP_S
     extra: dict[str, Any] = field(default_factory=dict)
 
     def engine_kwargs(self) -> dict[str, Any]:
@@ -189,11 +194,15 @@ class Engine:
         threshold = info.transcription_options.no_speech_threshold
         return engine_info, self._stream(path, first, segments, stream, info.language, threshold)
 
-    def _start(self, audio: Any, language: str | None) -> tuple[Any, Any]:
-        """faster-whisper's lazy segments and info for one piece of audio."""
-        segments, info = self._whisper.transcribe(
-            audio, **{**self.options.engine_kwargs(), "language": language}
-        )
+    def _start(
+        self, audio: Any, language: str | None, context: list[int] | None = None
+    ) -> tuple[Any, Any]:
+        """faster-whisper's lazy segments and info for one stretch of audio; ``context`` is
+        the prompt (the tokens the engine wrote just before this stretch)."""
+        kwargs = {**self.options.engine_kwargs(), "language": language}
+        if context:
+            kwargs["initial_prompt"] = context
+        segments, info = self._whisper.transcribe(audio, **kwargs)
         return segments, info
 
     def _stream(
@@ -201,33 +210,99 @@ class Engine:
         threshold: float,
     ) -> Iterator[MachineSegment | SuppressedSegment]:
         """Segments of every piece, with times from the start of the file and one index
-        sequence; errors name the file."""
+        sequence; errors name the file.
+
+        Every piece after the first is decoded together with the last ``overlap_s`` seconds
+        before its cut, prompted with the tokens the engine wrote before that overlap, so it
+        goes on as if the audio had not been cut (see :mod:`.chunks`); what the overlap
+        yields again is dropped (:func:`after_cut`).
+        """
         from annotator.transcribe.chunks import SAMPLE_RATE
         from annotator.transcribe.silence import speech_spans
 
         check = self.options.suppress_silent_hallucinations
         vad_check = check and self.options.vad_filter
-        index, piece = 0, first
+        overlap = int(self.options.overlap_s * SAMPLE_RATE)
+        index, audio, offset, cut_ms = 0, first.audio, first.start_sample, -1
+        written: list[tuple[float, list[int]]] = []  # (end in s, tokens) of engine segments
         try:
             while True:
-                spans = speech_spans(piece.audio) if vad_check else None
-                for seg in convert_segments(
-                    segments, threshold if check else None, spans,
-                    offset_s=piece.start_sample / SAMPLE_RATE, first_index=index,
-                ):
+                spans = speech_spans(audio) if vad_check else None
+                converted = convert_segments(
+                    _tap(segments, written, offset / SAMPLE_RATE), threshold if check else None,
+                    spans, offset_s=offset / SAMPLE_RATE, first_index=index,
+                )
+                for seg in after_cut(converted, cut_ms):
                     if not isinstance(seg, SuppressedSegment):
+                        seg = replace(seg, index=index)
                         index += 1
                     yield seg
                 piece = next(rest, None)
                 if piece is None:
                     return
-                segments, _info = self._start(piece.audio, language)
+                restart = _restart(written, piece.start_sample, overlap, offset)
+                tail = audio[restart - offset :]
+                offset, cut_ms = restart, piece.start_ms
+                context = _context(written, offset / SAMPLE_RATE)
+                written = [w for w in written if w[0] > offset / SAMPLE_RATE]
+                audio = np.concatenate([tail, piece.audio])
+                segments, _info = self._start(audio, language, context)
         except MediaError:
             raise
         except Exception as exc:  # a decode error mid-stream: name the file and the cause
             raise MediaError(
                 path, f"decoding failed mid-stream ({type(exc).__name__}: {exc})"
             ) from exc
+
+
+#: How many tokens of context carry over a cut: what faster-whisper itself keeps as the prompt
+#: from earlier windows (half the model's 448-token length, less one).
+CONTEXT_TOKENS = 223
+
+
+def _tap(segments: Any, written: list[tuple[float, list[int]]], offset_s: float) -> Iterator[Any]:
+    """Pass faster-whisper segments through, noting each one's end (from the start of the
+    file) and tokens (timestamps included) for the next piece's prompt."""
+    for seg in segments:
+        written.append((offset_s + seg.end, list(seg.tokens)))
+        yield seg
+
+
+def _restart(
+    written: list[tuple[float, list[int]]], cut: int, overlap: int, audio_start: int
+) -> int:
+    """Where (in samples) the next piece's decode starts: at the end of the last segment the
+    engine wrote at least ``overlap`` samples before the ``cut`` (a pause, so the decode does
+    not start mid-word), else ``overlap`` before the cut; never before the audio in hand."""
+    from annotator.transcribe.chunks import SAMPLE_RATE
+
+    ends = [round(end * SAMPLE_RATE) for end, _ in written]
+    fitting = [e for e in ends if audio_start <= e <= cut - overlap]
+    return max(fitting) if fitting else max(cut - overlap, audio_start)
+
+
+def _context(written: list[tuple[float, list[int]]], before_s: float) -> list[int] | None:
+    """The prompt for audio starting at ``before_s``: the last tokens the engine wrote for
+    segments that ended by then, exactly what it would have had without the cut."""
+    tokens = [t for end, toks in written if end <= before_s for t in toks]
+    return tokens[-CONTEXT_TOKENS:] or None
+
+
+def after_cut(
+    segments: Iterator[MachineSegment | SuppressedSegment], cut_ms: int
+) -> Iterator[MachineSegment | SuppressedSegment]:
+    """Only what lies after ``cut_ms`` (the overlap before it was already written by the
+    previous piece): segments ending by the cut are dropped, and a segment across it keeps
+    only the words that start after it, so no word is lost or written twice."""
+    for seg in segments:
+        if seg.end_ms <= cut_ms:
+            continue
+        if seg.start_ms < cut_ms:
+            words = tuple(w for w in seg.words if w.start_ms >= cut_ms)
+            if not words:
+                continue
+            seg = replace(seg, start_ms=words[0].start_ms, text=words_text(words), words=words)
+        yield seg
 
 
 def convert_segments(
