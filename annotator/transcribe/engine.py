@@ -241,11 +241,16 @@ class Engine:
                 if piece is None:
                     return
                 restart = _restart(written, piece.start_sample, overlap, offset)
+                # Let go of the finished piece (its audio, features and VAD state) before the
+                # next one is prepared: only one piece is ever held.
+                segments = spans = None
+                del converted
                 tail = audio[restart - offset :]
                 offset, cut_ms = restart, piece.start_ms
                 context = _context(written, offset / SAMPLE_RATE)
                 written = [w for w in written if w[0] > offset / SAMPLE_RATE]
                 audio = np.concatenate([tail, piece.audio])
+                del tail, piece
                 segments, _info = self._start(audio, language, context)
         except MediaError:
             raise
