@@ -7,9 +7,10 @@ decodes the audio as a stream (PyAV, the same resampling to 16 kHz mono 16-bit a
 faster-whisper's ``decode_audio``) and hands the engine pieces of about five minutes:
 
 - memory stays bounded by the piece, whatever the length of the stream (faster-whisper's own
-  VAD holds state for its whole input: measured on 2 cores, the engine's peak is about
-  530 MiB with five-minute pieces and 890 MiB with ten, against 1.9 GiB for faster-whisper
-  on a 30-minute file; see ``bench/memory.py``);
+  VAD holds state for its whole input. Measured on 2 cores with ``bench/memory.py``: the
+  first piece peaks at about 530 MiB with five-minute pieces and 890 MiB with ten, and a
+  whole 20-minute file at 770 MiB, flat after the second piece, against 1.35 GiB for
+  faster-whisper on 20 minutes and 3.5 GiB on 60);
 - a resumed run starts decoding where the stored segments end, skipping the audio before it
   without transcribing it again;
 - each piece ends in the middle of the longest pause of its last 30 s, so no word is cut in
