@@ -146,8 +146,8 @@ def test_cuts_do_not_change_the_transcript(tmp_path: Path) -> None:
         ]
         if len(overlapping) > 1:
             joined.append(seg.text)
-    # Measured: none. Without the overlap and context, a third of a piece's segments joined
-    # lines; a few are tolerated here for another machine's arithmetic.
+    # Measured: none. Without the overlap and context, a 270 s piece after a cut (105 lines)
+    # came out as 34 segments; a few joins are tolerated for another machine's arithmetic.
     assert len(joined) <= 3, joined
 
 
