@@ -302,11 +302,13 @@ def after_cut(
     for seg in segments:
         if seg.end_ms <= cut_ms:
             continue
-        if seg.start_ms < cut_ms:
+        if seg.start_ms < cut_ms and seg.words:
             words = tuple(w for w in seg.words if w.start_ms >= cut_ms)
             if not words:
                 continue
             seg = replace(seg, start_ms=words[0].start_ms, text=words_text(words), words=words)
+        elif seg.start_ms < cut_ms and (seg.start_ms + seg.end_ms) // 2 < cut_ms:
+            continue  # without word timings: the side of the cut the segment mostly lies on
         yield seg
 
 

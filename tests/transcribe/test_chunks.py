@@ -167,6 +167,9 @@ def test_after_cut_keeps_only_words_after_the_cut() -> None:
     assert [s.text for s in kept] == ["immigration agents.", "Step out."]
     assert kept[0].start_ms == 3100 and kept[0].end_ms == 4000
     assert list(after_cut(iter([before]), -1)) == [before]  # the first piece: no cut
+    bare = MachineSegment(0, 2500, 4000, "no word timings", (), -0.2, 0.1, 1.2)
+    assert list(after_cut(iter([bare]), 3000)) == [bare]  # mostly after the cut
+    assert list(after_cut(iter([bare]), 3500)) == []
 
 
 def test_restart_at_a_segment_end_before_the_overlap() -> None:
