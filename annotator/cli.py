@@ -200,7 +200,7 @@ class _BatchProgress:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
+        self.close()
 
     def close(self) -> None:
         """Stop drawing (before an interruption message)."""

@@ -21,7 +21,13 @@ import numpy as np
 
 from annotator.core.model import MachineSegment, SuppressedSegment, Word, words_text
 from annotator.errors import MediaError, ModelError
-from annotator.transcribe.chunks import CHUNK_S, OVERLAP_S
+from annotator.transcribe.chunks import (
+    CHUNK_S,
+    OVERLAP_S,
+    SAMPLE_RATE,
+    decode_stream,
+    pieces,
+)
 from annotator.transcribe.models import DEFAULT_MODEL, ResolvedModel, resolve_model
 
 
@@ -173,8 +179,6 @@ class Engine:
         first piece is decoded and started here, so a file that cannot be decoded fails now.
         The language found in the first piece is kept for the rest.
         """
-        from annotator.transcribe.chunks import SAMPLE_RATE, decode_stream, pieces
-
         stream = pieces(decode_stream(path), start_sample=start_ms * SAMPLE_RATE // 1000,
                         chunk_s=self.options.chunk_s)
         try:
@@ -217,7 +221,6 @@ class Engine:
         goes on as if the audio had not been cut (see :mod:`.chunks`); what the overlap
         yields again is dropped (:func:`after_cut`).
         """
-        from annotator.transcribe.chunks import SAMPLE_RATE
         from annotator.transcribe.silence import speech_spans
 
         check = self.options.suppress_silent_hallucinations
@@ -230,7 +233,7 @@ class Engine:
                 spans = speech_spans(audio) if vad_check else None
                 converted = convert_segments(
                     _tap(segments, written, offset / SAMPLE_RATE), threshold if check else None,
-                    spans, offset_s=offset / SAMPLE_RATE, first_index=index,
+                    spans, offset_s=offset / SAMPLE_RATE,
                 )
                 for seg in after_cut(converted, cut_ms):
                     if not isinstance(seg, SuppressedSegment):
@@ -279,8 +282,6 @@ def _restart(
     """Where (in samples) the next piece's decode starts: at the end of the last segment the
     engine wrote at least ``overlap`` samples before the ``cut`` (a pause, so the decode does
     not start mid-word), else ``overlap`` before the cut; never before the audio in hand."""
-    from annotator.transcribe.chunks import SAMPLE_RATE
-
     ends = [round(end * SAMPLE_RATE) for end, _ in written]
     fitting = [e for e in ends if audio_start <= e <= cut - overlap]
     return max(fitting) if fitting else max(cut - overlap, audio_start)
@@ -314,16 +315,17 @@ def after_cut(
 
 def convert_segments(
     segments: Any, no_speech_threshold: float | None,
-    spans: list[tuple[int, int]] | None = None, *, offset_s: float = 0.0, first_index: int = 0,
+    spans: list[tuple[int, int]] | None = None, *, offset_s: float = 0.0,
 ) -> Iterator[MachineSegment | SuppressedSegment]:
     """faster-whisper segments of one piece (times from ``offset_s``) to domain segments.
     With a ``no_speech_threshold``, segments :func:`annotator.transcribe.silence.judge`
     finds silent (``spans``: where a VAD hears speech in the piece) come out as
-    :class:`SuppressedSegment`; draft indices stay contiguous from ``first_index``."""
+    :class:`SuppressedSegment`; draft indices stay contiguous (from 0 in each piece; the
+    engine numbers them across pieces)."""
     from annotator.transcribe.silence import judge
 
     offset_ms = to_ms(offset_s)
-    index = first_index
+    index = 0
     for seg in segments:
         words = tuple(
             Word(to_ms(offset_s + w.start), to_ms(offset_s + w.end), w.word,

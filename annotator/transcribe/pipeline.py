@@ -179,13 +179,13 @@ def run_batch(
             result.audio_ms = info.duration_ms
             known = _known_done(ws, info.sha256)
             if known is not None and not force:
-                result.status, result.media = "skipped", known
-                done = ws.current_run(known.id)
-                model = done.model_id if done is not None else "?"
+                media, done = known
+                result.status, result.media = "skipped", media
+                model = done.model_id
                 asked = "" if model == options.model else f", not {options.model}"
                 result.note = f"already transcribed with {model}{asked} (--force redoes it)"
-                result.segments = ws.segment_counts(known.id)[0]
-                result.held_back = len(held_back(ws, known.id))
+                result.segments = ws.segment_counts(media.id)[0]
+                result.held_back = len(held_back(ws, media.id))
             else:
                 if engine is None:
                     engine = engine_factory(options)
@@ -221,9 +221,11 @@ def _same_settings(run: Run, engine: Engine) -> bool:
     )
 
 
-def _known_done(ws: Workspace, sha256: str) -> Media | None:
+def _known_done(ws: Workspace, sha256: str) -> tuple[Media, Run] | None:
+    """The media with this hash and its finished run, if it was transcribed already."""
     try:
         media = ws.media_by_sha(sha256)
     except NotFoundError:
         return None
-    return media if ws.current_run(media.id) is not None else None
+    run = ws.current_run(media.id)
+    return (media, run) if run is not None else None

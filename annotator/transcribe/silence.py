@@ -44,6 +44,8 @@ import numpy as np
 from faster_whisper import WhisperModel
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
+from annotator.transcribe.chunks import SAMPLE_RATE
+
 #: The finer VAD pass that checks where speech is (recorded in every run's options).
 CHECK_VAD = {"threshold": 0.3, "min_silence_duration_ms": 200, "speech_pad_ms": 0}
 #: A segment with speech under less than this share of its span counts as unheard.
@@ -52,7 +54,6 @@ MIN_HEARD_SHARE = 0.2
 #: A short window may use this many tokens plus this many per second of audio.
 TOKEN_BUDGET = {"base": 10, "per_second": 12}
 
-SAMPLE_RATE = 16000
 Decode = tuple[Any, float, float, float]  # (result, avg_logprob, temperature, compression)
 
 
