@@ -1,13 +1,28 @@
-"""The workspace schema, as an ordered list of migrations.
+"""The workspace schema, as an ordered list of migrations, each a list of SQL statements.
 
 ``PRAGMA user_version`` holds how many of these have been applied. To change the schema,
 append a migration; never edit one that has shipped, since existing workspaces (possibly
-holding evidence) were built from it.
+holding evidence) were built from it. Pending migrations are applied in one transaction
+together with the new ``user_version`` (see :meth:`annotator.core.store.Workspace._migrate`),
+so a crash mid-upgrade leaves the old schema, never a mixture. Statements are kept apart
+(not one script split at ``;``) so that a statement may contain a semicolon in a string.
+
+``PRAGMA application_id`` marks a file as an annotator workspace (:data:`APPLICATION_ID`), so
+that another program's SQLite file is recognised and left untouched.
 """
 
 from __future__ import annotations
 
-MIGRATIONS: list[str] = [
+#: "ANNO" in ASCII: written into the SQLite header of every workspace (from migration 3).
+APPLICATION_ID = 0x414E4E4F
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of a shipped migration written as one script (no ``;`` in strings)."""
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+_SHIPPED: list[str] = [
     # 1: initial schema
     """
     CREATE TABLE media (
@@ -121,4 +136,36 @@ MIGRATIONS: list[str] = [
         UNIQUE (run_id, start_ms, end_ms, text)
     );
     """,
+]
+
+MIGRATIONS: list[list[str]] = [
+    *(_statements(script) for script in _SHIPPED),
+    # 3: which process runs a run, how much audio it decoded, what it warned about, where to
+    # resume it from, and speech heard but not written; the path as the user typed it.
+    [
+        "ALTER TABLE run ADD COLUMN owner TEXT NOT NULL DEFAULT '{}'",
+        "ALTER TABLE run ADD COLUMN heartbeat_at TEXT",
+        "ALTER TABLE run ADD COLUMN decoded_ms INTEGER",
+        "ALTER TABLE run ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]'",
+        "ALTER TABLE media ADD COLUMN typed_path TEXT NOT NULL DEFAULT ''",
+        """CREATE TABLE run_checkpoint (
+            run_id INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,
+            piece INTEGER NOT NULL,
+            restart_ms INTEGER NOT NULL,
+            cut_ms INTEGER NOT NULL,
+            first_index INTEGER NOT NULL,
+            context TEXT NOT NULL,
+            PRIMARY KEY (run_id, piece)
+        )""",
+        """CREATE TABLE speech_gap (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,
+            start_ms INTEGER NOT NULL,
+            end_ms INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '{}',
+            UNIQUE (run_id, start_ms, end_ms)
+        )""",
+        f"PRAGMA application_id={APPLICATION_ID}",
+    ],
 ]

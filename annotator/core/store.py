@@ -77,19 +77,26 @@ class Workspace:
     # -- plumbing -------------------------------------------------------------------------
 
     def _migrate(self) -> None:
-        version = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
-        if version > SCHEMA_VERSION:
-            raise WorkspaceError(
-                self.path,
-                f"schema version {version} is newer than this annotator ({SCHEMA_VERSION})",
-            )
-        for number in range(version, SCHEMA_VERSION):
-            self.conn.execute("BEGIN IMMEDIATE")
-            for statement in MIGRATIONS[number].split(";"):
-                if statement.strip():
+        """Bring the schema up to date in one transaction, taken before the version is read,
+        so two processes opening a new workspace at once cannot both create it, and a crash
+        mid-upgrade leaves the old schema (the new ``user_version`` commits with it)."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                raise WorkspaceError(
+                    self.path,
+                    f"schema version {version} is newer than this annotator ({SCHEMA_VERSION})",
+                )
+            for number in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[number]:
                     self.conn.execute(statement)
-            self.conn.execute(f"PRAGMA user_version={number + 1}")
-            self.conn.execute("COMMIT")
+            if version != SCHEMA_VERSION:
+                self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
 
     def close(self) -> None:
         self.conn.close()

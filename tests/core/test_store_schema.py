@@ -16,7 +16,8 @@ from annotator.errors import WorkspaceError
 def _workspace_at_version(path: Path, version: int) -> None:
     conn = sqlite3.connect(path)
     for migration in MIGRATIONS[:version]:
-        conn.executescript(migration)
+        for statement in migration:
+            conn.execute(statement)
     conn.execute(f"PRAGMA user_version={version}")
     conn.execute(
         "INSERT INTO media(sha256, path, size, duration_ms, added_at)"
