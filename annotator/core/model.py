@@ -68,6 +68,7 @@ class Media:
     duration_ms: int
     streams: tuple[StreamInfo, ...] = ()
     added_at: str = ""
+    typed_path: str = ""  # the path as the user typed it (``path`` is absolute, resolved)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,10 @@ class Run:
     created_at: str
     finished_at: str | None = None
     status: str = "running"  # "running" | "done" | "failed"
+    owner: dict[str, Any] = field(default_factory=dict)  # host, pid, started of its process
+    heartbeat_at: str | None = None  # last sign of life from that process
+    decoded_ms: int | None = None  # audio actually decoded (vs the container's duration)
+    warnings: tuple[str, ...] = ()  # e.g. "truncated at 0:16 of 0:59"
 
 
 @dataclass(frozen=True, slots=True)

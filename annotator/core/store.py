@@ -136,7 +136,7 @@ class Workspace:
         streams = tuple(StreamInfo(**s) for s in json.loads(row["streams"]))
         return Media(
             row["id"], row["path"], row["sha256"], row["size"], row["duration_ms"],
-            streams, row["added_at"],
+            streams, row["added_at"], row["typed_path"],
         )
 
     def add_media(
@@ -203,6 +203,8 @@ class Workspace:
             row["id"], row["media_id"], row["model_id"], row["model_sha256"],
             json.loads(row["engine_versions"]), json.loads(row["options"]), row["language"],
             row["language_probability"], row["created_at"], row["finished_at"], row["status"],
+            json.loads(row["owner"]), row["heartbeat_at"], row["decoded_ms"],
+            tuple(json.loads(row["warnings"])),
         )
 
     def start_run(
