@@ -3,6 +3,9 @@
 The real engine with the real bundled model runs once per test session on the demo clip and on
 jfk.flac; every test that needs a transcribed workspace copies that file, so the suite stays
 fast without faking the engine.
+
+Tests marked ``mpv`` or ``tmux`` need that program: they skip without it locally and fail under
+``CI`` (see ``support.missing``), checked here before any fixture starts it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,17 @@ import pytest
 
 from annotator.core.store import Workspace
 
-from support import DEMO, SHARED
+from support import DEMO, require_tool, shared_file
+
+_TOOL_MARKERS = ("mpv", "tmux")
+"""Markers (declared in pyproject.toml) that name the program the test drives."""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for tool in _TOOL_MARKERS:
+        if item.get_closest_marker(tool) is not None:
+            require_tool(tool)
 
 
 @pytest.fixture(autouse=True)
@@ -28,15 +41,12 @@ def _private_cache(
 
 @pytest.fixture(scope="session")
 def transcribed_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A workspace holding real transcriptions of the demo clip and (if present) jfk.flac."""
+    """A workspace holding real transcriptions of the demo clip and jfk.flac."""
     from annotator.transcribe.engine import TranscribeOptions
     from annotator.transcribe.pipeline import run_batch
 
     db = tmp_path_factory.mktemp("transcribed") / "annotator.db"
-    paths = [DEMO]
-    jfk = SHARED / "jfk.flac"
-    if jfk.exists():
-        paths.append(jfk)
+    paths = [DEMO, shared_file("jfk.flac")]
     mp = pytest.MonkeyPatch()
     mp.setenv("ANNOTATOR_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
     try:

@@ -1,25 +1,84 @@
-"""Helpers shared by tests: where the real data lives, text normalisation and word error rate."""
+"""Helpers shared by tests: where the real data lives, what the suite needs installed, text
+normalisation and word error rate.
+
+A test needing a tool (mpv, tmux) or a data file that is missing skips locally, saying why, but
+**fails when ``CI`` is set**: CI runs on a fresh clone after ``.ci/setup``, so anything missing
+there is a broken setup or a file somebody forgot to commit, and a silent skip would hide it.
+"""
 
 from __future__ import annotations
 
 import csv
+import importlib.util
+import os
 import re
+import shutil
+import warnings
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "data" / "real"
+DATA = ROOT / "tests" / "data"
+"""The real recordings and subtitle samples the tests use, with their licences (README.md)."""
+SHARED_SET = ROOT.parent / "shared" / "data" / "real"
+"""The project's larger shared evaluation set, where files in DATA are copied from."""
 DEMO = ROOT / "media" / "demo.mp4"
 DEMO_TRUTH = ROOT / "media" / "demo_truth.tsv"
 
 
-def shared_file(name: str) -> Path:
-    """A file of ../shared/data/real, or skip the test saying why."""
-    path = SHARED / name
-    if not path.exists():
-        pytest.skip(f"{path} not present (the shared data folder sits beside the checkout)")
+def in_ci() -> bool:
+    """True under CI (``CI`` set to anything but an empty string, ``0`` or ``false``)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false")
+
+
+def missing(reason: str) -> NoReturn:
+    """Skip the test for ``reason`` locally; fail it under CI, where nothing may be missing."""
+    if in_ci():
+        pytest.fail(f"{reason} [CI is set: a missing tool or file fails the run]", pytrace=False)
+    pytest.skip(reason)
+
+
+def require_tool(name: str, install: str | None = None) -> str:
+    """The path of executable ``name`` on PATH, else skip (locally) or fail (CI).
+
+    Every tool named here must be in ``.ci/setup``'s list; ``test_quality`` checks that.
+    """
+    path = shutil.which(name)
+    if path is None:
+        how = install or f"apt-get install {name}; .ci/setup installs it"
+        missing(f"{name} is not installed ({how})")
     return path
+
+
+def require_module(name: str, install: str) -> None:
+    """Skip (locally) or fail (CI) unless Python module ``name`` is importable."""
+    if importlib.util.find_spec(name) is None:
+        missing(f"Python module {name} is not installed ({install})")
+
+
+def shared_file(name: str) -> Path:
+    """A real recording, reference or subtitle sample from tests/data (a file or folder).
+
+    The single entry point for real data. A name that is not in tests/data fails under CI, since
+    a fresh clone would not have it. Locally it falls back to ``../shared/data/real`` with a
+    warning (so a new test can be written before its file is copied), else skips.
+    """
+    path = DATA / name
+    if path.exists():
+        return path
+    message = (
+        f"{name} is not in tests/data: copy it unchanged from {SHARED_SET / name} and add its "
+        "manifest.tsv row and licence (tests/data/README.md)"
+    )
+    if in_ci():
+        pytest.fail(message, pytrace=False)
+    fallback = SHARED_SET / name
+    if fallback.exists():
+        warnings.warn(message, stacklevel=2)
+        return fallback
+    pytest.skip(message)
 
 
 _UNITS = [

@@ -16,8 +16,6 @@ from annotator.core.session import ReviewSession
 from annotator.core.store import Workspace
 from annotator.formats.json_format import load_schema
 
-from support import SHARED
-
 
 def _export(ws: Workspace, media: str, out: Path) -> dict[str, Path]:
     ws.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -31,8 +29,6 @@ def _export(ws: Workspace, media: str, out: Path) -> dict[str, Path]:
 def test_all_formats_parse_back_with_same_times(
     workspace_copy: Workspace, tmp_path: Path, media: str
 ) -> None:
-    if media == "jfk.flac" and not (SHARED / "jfk.flac").exists():
-        pytest.skip("shared data missing")
     m = workspace_copy.find_media(media)
     segments = workspace_copy.segments(m.id)
     files = _export(workspace_copy, media, tmp_path / "out")

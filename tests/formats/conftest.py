@@ -11,8 +11,7 @@ from annotator.core.document import Transcript
 from annotator.core.store import Workspace
 
 from .builders import STOP, STOP_SPEAKERS, TranscriptBuilder
-
-REAL_SUBTITLES = Path("/work/shared/data/real/subtitles")
+from support import shared_file
 
 
 @pytest.fixture
@@ -37,6 +36,5 @@ def stop(build: TranscriptBuilder) -> Transcript:
 
 @pytest.fixture
 def real_subtitles() -> Path:
-    if not REAL_SUBTITLES.is_dir():
-        pytest.skip(f"{REAL_SUBTITLES} is not available")
-    return REAL_SUBTITLES
+    """Subtitle files written by other projects (tests/data/subtitles; sources in its README)."""
+    return shared_file("subtitles")
