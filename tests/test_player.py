@@ -112,8 +112,7 @@ def test_player_module_does_not_import_textual() -> None:
 # -- with the real mpv ---------------------------------------------------------------------
 
 
-@pytest.mark.mpv
-@pytest.mark.skipif(find_mpv() is None, reason="mpv is not installed (apt-get install mpv)")
+@pytest.mark.mpv  # tests/conftest.py: skips without mpv locally, fails under CI
 class TestWithMpv:
     def test_starts_paused_at_the_beginning(self, player: Player) -> None:
         assert player.running

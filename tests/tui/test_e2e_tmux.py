@@ -104,8 +104,6 @@ class Tmux:
 @pytest.fixture
 def tmux(tmp_path: Path) -> Iterator[Tmux]:
     """A private tmux server whose programs use a private cache and no user keymap."""
-    if shutil.which("tmux") is None:
-        pytest.skip("tmux is not installed (apt-get install tmux)")
     session = Tmux(tmp_path, {
         "ANNOTATOR_CACHE": str(tmp_path / "cache"),
         "ANNOTATOR_KEYMAP": str(tmp_path / "no-keymap.toml"),  # the user's keys stay out

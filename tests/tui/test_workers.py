@@ -93,8 +93,6 @@ async def test_export_dialog_can_leave_folder_paths_out(
 @pytest.mark.mpv
 async def test_real_mpv_plays_and_the_table_follows(make_app: AppFactory,
                                                     demo_db: Path, demo_ref: str) -> None:
-    if shutil.which("mpv") is None:
-        pytest.skip("mpv is not installed")
     with Workspace(demo_db) as ws:
         ws.conn.execute("UPDATE media SET path=? WHERE id=?", (str(DEMO), int(demo_ref)))
     app = make_app(demo_db, demo_ref, player_args=("--ao=null",))
