@@ -18,15 +18,12 @@ import pytest
 
 from annotator.core.store import Workspace
 
-from support import DEMO, require_tool, shared_file
-
-_TOOL_MARKERS = ("mpv", "tmux")
-"""Markers (declared in pyproject.toml) that name the program the test drives."""
+from support import DEMO, TOOL_MARKERS, require_tool, shared_file
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    for tool in _TOOL_MARKERS:
+    for tool in TOOL_MARKERS:
         if item.get_closest_marker(tool) is not None:
             require_tool(tool)
 

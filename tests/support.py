@@ -26,6 +26,9 @@ SHARED_SET = ROOT.parent / "shared" / "data" / "real"
 """The project's larger shared evaluation set, where files in DATA are copied from."""
 DEMO = ROOT / "media" / "demo.mp4"
 DEMO_TRUTH = ROOT / "media" / "demo_truth.tsv"
+TOOL_MARKERS = ("mpv", "tmux")
+"""Markers (declared in pyproject.toml) naming the program a test drives; tests/conftest.py
+requires that program before the test starts."""
 
 
 def in_ci() -> bool:
