@@ -263,7 +263,7 @@ def export_cmd(
     formats = _formats(format_)
     _require_db(db)
     failed = False
-    with Workspace(db) as ws:
+    with Workspace(db, read_only=True) as ws:
         for ref in media:
             try:
                 m = ws.find_media(ref)
@@ -284,7 +284,7 @@ def list_cmd(db: Path) -> None:
 
     _require_db(db)
     rows: list[tuple[str, ...]] = []
-    with Workspace(db) as ws:
+    with Workspace(db, read_only=True) as ws:
         for m in ws.list_media():
             total, reviewed = ws.segment_counts(m.id)
             run = ws.current_run(m.id)
@@ -340,9 +340,14 @@ def models_cmd() -> None:
 @click.option("--model", default="tiny.en", show_default=True,
               help="Model used if the file still needs transcribing.")
 @click.option("--video", is_flag=True, help="Show a video window when playing.")
+@click.option("--read-only", "read_only", is_flag=True,
+              help="Open the workspace without writing to it (read-only media, or a look at "
+                   "someone else's review): listening, searching and exporting work; edits, "
+                   "tags and background transcription are off.")
 @db_option
 def review_cmd(
-    media: str, reviewer: str | None, codebook: Path | None, model: str, video: bool, db: Path
+    media: str, reviewer: str | None, codebook: Path | None, model: str, video: bool,
+    read_only: bool, db: Path,
 ) -> None:
     """Review a transcript in the terminal: listen, correct, tag, export.
 
@@ -354,7 +359,10 @@ def review_cmd(
     from annotator.tui.launch import launch_review
 
     who = reviewer or getpass.getuser() or "reviewer"
-    launch_review(db=db, media=media, reviewer=who, codebook=codebook, model=model, video=video)
+    if read_only and codebook is not None:
+        raise UsageError("--codebook installs a codebook into the workspace: not with --read-only")
+    launch_review(db=db, media=media, reviewer=who, codebook=codebook, model=model, video=video,
+                  read_only=read_only)
 
 
 def _error(message: str) -> None:

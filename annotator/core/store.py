@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from annotator.core.connection import SCHEMA_VERSION as SCHEMA_VERSION
+from annotator.core.connection import connect, workspace_error
 from annotator.core.model import (
     Codebook,
     CodebookEntry,
@@ -35,12 +37,9 @@ from annotator.core.model import (
     SuppressedSegment,
     Word,
 )
-from annotator.core.schema import MIGRATIONS
-from annotator.errors import NotFoundError, WorkspaceError
+from annotator.errors import NotFoundError
 
 DEFAULT_DB = Path("annotator.db")
-
-SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def utcnow() -> str:
@@ -59,44 +58,18 @@ def _words_from(text: str) -> tuple[Word, ...]:
 class Workspace:
     """A connection to one workspace file, with typed reads and small atomic writes."""
 
-    def __init__(self, path: Path | str = DEFAULT_DB) -> None:
+    def __init__(self, path: Path | str = DEFAULT_DB, *, read_only: bool = False) -> None:
+        """Open (creating if new, upgrading if old) the workspace at ``path``; another
+        program's SQLite file is refused without a byte written (see
+        :mod:`annotator.core.connection`). ``read_only`` writes nothing at all, so a workspace
+        on read-only media can be listed and exported; its writes raise
+        :class:`~annotator.errors.WorkspaceError`."""
         self.path = Path(path)
+        self.read_only = read_only
         self._depth = 0
-        try:
-            if self.path.parent and not self.path.parent.exists():
-                raise WorkspaceError(self.path, "folder does not exist")
-            self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-            self.conn.row_factory = sqlite3.Row
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=FULL")
-            self.conn.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise WorkspaceError(self.path, f"not a usable workspace ({exc})") from exc
+        self.conn = connect(self.path, read_only=read_only)
 
     # -- plumbing -------------------------------------------------------------------------
-
-    def _migrate(self) -> None:
-        """Bring the schema up to date in one transaction, taken before the version is read,
-        so two processes opening a new workspace at once cannot both create it, and a crash
-        mid-upgrade leaves the old schema (the new ``user_version`` commits with it)."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            version = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
-            if version > SCHEMA_VERSION:
-                raise WorkspaceError(
-                    self.path,
-                    f"schema version {version} is newer than this annotator ({SCHEMA_VERSION})",
-                )
-            for number in range(version, SCHEMA_VERSION):
-                for statement in MIGRATIONS[number]:
-                    self.conn.execute(statement)
-            if version != SCHEMA_VERSION:
-                self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
 
     def close(self) -> None:
         self.conn.close()
@@ -117,17 +90,26 @@ class Workspace:
             finally:
                 self._depth -= 1
             return
-        self.conn.execute("BEGIN IMMEDIATE")
-        self._depth = 1
         try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        else:
-            self.conn.execute("COMMIT")
-        finally:
-            self._depth = 0
+            # A read-only workspace still takes a (deferred) transaction: one snapshot.
+            self.conn.execute("BEGIN" if self.read_only else "BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield self.conn
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
+            finally:
+                self._depth = 0
+        except sqlite3.OperationalError as exc:
+            # A full disk or read-only media is the user's to fix: say so, naming the file.
+            error = workspace_error(self.path, exc)
+            if "not a usable" in error.cause:
+                raise
+            raise error from exc
 
     # -- media ----------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ text.)
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -29,7 +30,9 @@ def write_atomic(path: Path, data: bytes) -> None:
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
-        raise ExportError(path, f"cannot create a file in {path.parent} ({exc.strerror})") from exc
+        cause = _cause(exc) if exc.errno in (errno.ENOSPC, errno.EDQUOT) else (
+            f"cannot create a file in {path.parent} ({exc.strerror})")
+        raise ExportError(path, cause) from exc
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as fp:
@@ -41,11 +44,19 @@ def write_atomic(path: Path, data: bytes) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise ExportError(path, f"cannot write ({exc.strerror or exc})") from exc
+        raise ExportError(path, _cause(exc)) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+def _cause(exc: OSError) -> str:
+    """Why a write failed, in the words a user acts on: a full disk is said as such."""
+    reason = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"disk full ({reason}); an older file there is kept"
+    return f"cannot write ({reason})"
 
 
 def _mode_for(path: Path) -> int:

@@ -126,12 +126,18 @@ def build_app(
 
 def launch_review(
     *, db: Path, media: str, reviewer: str, codebook: Path | None = None,
-    model: str = "tiny.en", video: bool = False,
+    model: str = "tiny.en", video: bool = False, read_only: bool = False,
 ) -> None:
-    """Open the review app on MEDIA in workspace ``db`` (created if MEDIA is a file)."""
-    if not db.exists() and not Path(media).expanduser().is_file():
+    """Open the review app on MEDIA in workspace ``db`` (created if MEDIA is a file).
+
+    ``read_only`` opens the workspace without writing to it (every write then raises
+    :class:`~annotator.errors.WorkspaceError`); MEDIA must be transcribed already.
+    """
+    if not db.exists() and (read_only or not Path(media).expanduser().is_file()):
         raise UsageError(f"{db}: no workspace here (give a media file, or --db)")
-    with Workspace(db) as ws:
+    with Workspace(db, read_only=read_only) as ws:
+        if read_only and resolve_media(ws, media, model).transcribe is not None:
+            raise UsageError(f"{media}: not transcribed yet, and --read-only cannot transcribe")
         app = build_app(ws, db, media, reviewer, codebook=codebook, model=model, video=video,
                         keymap=load_keymap(keymap_path()))
         app.run()
