@@ -61,10 +61,8 @@ def test_review_tags_and_speakers_reach_every_format(
     m = workspace_copy.find_media("demo.mp4")
     session = ReviewSession(workspace_copy, m.id, "tester")
     first, second = session.segments[0].id, session.segments[1].id
-    officer = session.add_speaker("Officer Diaz", role="officer", agency="local_police")
-    driver = session.add_speaker("Driver")
-    session.set_speaker(first, officer.id)
-    session.set_speaker(second, driver.id)
+    session.add_speaker("Officer Diaz", role="officer", agency="local_police", assign=[first])
+    session.add_speaker("Driver", assign=[second])
     tag = next(e.key for e in session.codebook.entries if e.kind == "action")
     session.add_tag(first, tag)
     session.set_text(second, "I am not rolling it down, why did you stop me?")

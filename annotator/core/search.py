@@ -113,6 +113,26 @@ def next_with_tag(
     return next_index(segments, from_index, lambda s: key in s.tags, reverse=reverse)
 
 
+def next_match(
+    segments: Sequence[Segment],
+    from_index: int,
+    query: str,
+    speakers: Mapping[int, Speaker],
+    codebook: Codebook | None = None,
+    *,
+    reverse: bool = False,
+) -> int | None:
+    """The next segment :func:`search` would find for ``query`` (``None`` for an empty
+    query): "find next" for a search."""
+    terms = parse_query(query)
+    if not terms:
+        return None
+    return next_index(
+        segments, from_index, lambda s: _has_all(haystack(s, speakers, codebook), terms),
+        reverse=reverse,
+    )
+
+
 def parse_query(query: str) -> list[str]:
     """Split a query into case-folded terms; ``"double quotes"`` keep a phrase together."""
     terms = []

@@ -9,7 +9,6 @@ shift+↑/↓) when there is one, else to the cursor row; the mark is cleared af
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from rich.text import Text
@@ -36,11 +35,6 @@ class EditingActions(ChordActions):
             self.notify("No segment here yet.", timeout=2)
             return False
         return True
-
-    def speakers_changed(self) -> None:
-        """Speaker labels may show in many rows: re-render rows lazily."""
-        self.table.set_rows(self.table.rows, self.session.speakers, self.session.codebook)
-        self.show_current()
 
     # -- review state ---------------------------------------------------------------------
 
@@ -97,8 +91,7 @@ class EditingActions(ChordActions):
                 self.apply(lambda: self.session.set_speaker(ids, None))
             elif value.startswith("role:"):
                 key = value.removeprefix("role:")
-                if self.apply(lambda: self.session.assign_role(ids, key)) is not None:
-                    self.speakers_changed()
+                self.apply(lambda: self.session.assign_role(ids, key))
             else:
                 speaker_id = int(value.removeprefix("speaker:"))
                 self.apply(lambda: self.session.set_speaker(ids, speaker_id))
@@ -108,16 +101,9 @@ class EditingActions(ChordActions):
                                clear_label="no speaker"))
 
     def _new_speaker(self, ids: list[int], label: str | None) -> None:
-        if not label or not label.strip():
-            return
-        try:
-            speaker = self.session.add_speaker(label)
-        except AnnotatorError as exc:
-            self.notify(str(exc), title="Not done", severity="error", markup=False)
-            return
-        self.speakers_changed()
-        self.apply(lambda: self.session.set_speaker(ids, speaker.id))
-        self.clear_mark()
+        if label and label.strip():
+            self.apply(lambda: self.session.add_speaker(label, assign=ids))
+            self.clear_mark()
 
     def _pick_tag(self, kind: str) -> None:
         ids = self.targets()
@@ -143,21 +129,8 @@ class EditingActions(ChordActions):
         self.start_chord(Chord(title, choices, chosen, add_label=f"new {noun.lower()}…"))
 
     def _new_tag(self, kind: str, ids: list[int], label: str | None) -> None:
-        if not label or not label.strip():
-            return
-        codebook = self.session.codebook
-        base = re.sub(r"[^a-z0-9]+", "_", label.strip().lower()).strip("_") or "tag"
-        key, n = base, 1
-        while codebook.get(key) is not None:
-            n += 1
-            key = f"{base}_{n}"
-        used = {e.shortcut for e in codebook.of_kind(kind)}
-        shortcut = next((c for c in label.lower() if c.isalnum() and c not in used), "")
-        change = self.apply(
-            lambda: self.session.add_codebook_entry(kind, key, label.strip(), shortcut=shortcut)
-        )
-        if change is not None:
-            self.apply(lambda: self.session.add_tag(ids, key))
+        if label and label.strip():
+            self.apply(lambda: self.session.add_codebook_entry(kind, label, tag=ids))
             self.clear_mark()
 
     def action_rename_speaker(self) -> None:

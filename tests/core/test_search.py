@@ -91,17 +91,23 @@ def test_filter_combines_criteria() -> None:
 
 
 def test_session_navigation(session: ReviewSession) -> None:
-    assert session.next_low_confidence() == 2  # "Show me a warrant first." has a weak word
-    assert session.next_low_confidence(2) == 5
+    segs = session.segments
+    assert find.next_low_confidence(segs) == 2  # "Show me a warrant first." has a weak word
+    assert find.next_low_confidence(segs, 2) == 5
     session.set_state([1, 2], ReviewState.REVIEWED)
-    assert session.next_unreviewed() == 2
+    assert find.next_unreviewed(segs) == 2
     session.add_tag([4, 6], "recording_mentioned")
-    assert session.next_with_tag(3, "recording_mentioned") == 5
-    assert session.next_with_tag(5, "recording_mentioned") == 3
-    sp = session.add_speaker("Deputy Ruiz", agency="sheriff")
-    session.set_speaker(6, sp.id)
-    assert session.search("ruiz badge") == [5]
-    assert session.search("Recording Mentioned") == [3, 5]
-    assert session.filter(speaker_id=sp.id) == [5]
+    assert find.next_with_tag(segs, 3, "recording_mentioned") == 5
+    assert find.next_with_tag(segs, 5, "recording_mentioned") == 3
+    session.add_speaker("Deputy Ruiz", agency="sheriff", assign=[6])
+    speakers, codebook = session.speakers, session.codebook
+    assert find.search(segs, "ruiz badge", speakers, codebook) == [5]
+    assert find.search(segs, "Recording Mentioned", speakers, codebook) == [3, 5]
+    assert find.next_match(segs, 3, "Recording Mentioned", speakers, codebook) == 5
+    assert find.next_match(segs, 3, "recording mentioned", speakers, codebook,
+                           reverse=True) == 5  # wraps round to the only other one
+    assert find.next_match(segs, 0, "  ", speakers, codebook) is None
+    (sp_id,) = speakers
+    assert session.filter(speaker_id=sp_id) == [5]
     assert session.filter(state="reviewed") == [0, 1]
     assert session.index_of(6) == 5

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from annotator.core import search as find
 from annotator.core.codebook import default_codebook
 from annotator.core.model import (
     Codebook,
@@ -151,48 +152,68 @@ def test_unknown_segment(session: ReviewSession) -> None:
 # -- speakers -----------------------------------------------------------------------------------
 
 
+def new_speaker(s: ReviewSession, label: str, role: str = "", agency: str = "") -> Speaker:
+    """Add a speaker (the operation returns its :class:`Change`) and return it."""
+    return s.speaker(s.add_speaker(label, role, agency).speakers[0])
+
+
 def test_add_speaker_and_assign(ws: Workspace, session: ReviewSession) -> None:
-    sp = session.add_speaker("Officer Diaz", role="officer", agency="local_police")
+    sp = new_speaker(session, "Officer Diaz", role="officer", agency="local_police")
     assert ws.speaker(sp.id) == sp
     session.set_speaker([1, 4], sp.id)
     assert [s.speaker_id for s in ws.segments(session.media_id)][:4] == [sp.id, None, None, sp.id]
-    assert session.add_speaker("officer diaz").label == "officer diaz 2"
+    assert new_speaker(session, "officer diaz").label == "officer diaz 2"
     with pytest.raises(NotFoundError):
         session.set_speaker(1, 999)
     with pytest.raises(NotFoundError):
         session.add_speaker("Agent", agency="martians")
 
 
+def test_a_new_speaker_assigned_at_once_is_one_undo_step(
+    ws: Workspace, media: Media, session: ReviewSession
+) -> None:
+    session.set_state(6, ReviewState.REVIEWED)  # links the codebook
+    before = state(ws, media.id)
+    change = session.add_speaker("Neighbour", assign=[2, 3])
+    (sp_id,) = change.speakers
+    assert change.updated == (2, 3) and change.audit_id is not None
+    assert [ws.segment(i).speaker_id for i in (2, 3)] == [sp_id, sp_id]
+    assert ws.audit(media.id)[-1]["action"] == "add_speaker"
+    session.undo()
+    assert state(ws, media.id) == before and session.speakers == {}
+
+
 def test_rename_speaker_is_one_step_everywhere(ws: Workspace, session: ReviewSession) -> None:
-    sp = session.add_speaker("Speaker 1")
+    sp = new_speaker(session, "Speaker 1")
     session.set_speaker([1, 3, 5], sp.id)
     change = session.rename_speaker(sp.id, "Agent Smith (ICE)")
     assert change.speakers == (sp.id,) and change.segment_ids == ()
     assert ws.speaker(sp.id).label == "Agent Smith (ICE)"
     assert {session.speaker_label(session.segment(i)) for i in (1, 3, 5)} == {"Agent Smith (ICE)"}
-    assert session.search("smith") == [0, 2, 4]
+    assert find.search(session.segments, "smith", session.speakers) == [0, 2, 4]
     session.undo()
     assert ws.speaker(sp.id).label == "Speaker 1"
-    other = session.add_speaker("Driver")
+    other = new_speaker(session, "Driver")
     with pytest.raises(EditError):
         session.rename_speaker(other.id, "speaker 1")
 
 
-def test_set_speaker_agency(ws: Workspace, session: ReviewSession) -> None:
-    sp = session.add_speaker("Agent")
-    session.set_speaker_agency(sp.id, "ice")
-    assert ws.speaker(sp.id).agency == "ice"
+def test_a_speaker_agency_must_be_an_agency(session: ReviewSession) -> None:
+    assert new_speaker(session, "Agent", agency="ice").agency == "ice"
     with pytest.raises(NotFoundError):
-        session.set_speaker_agency(sp.id, "window_broken")  # an action, not an agency
+        session.add_speaker("Other", agency="window_broken")  # an action, not an agency
 
 
-def test_speaker_for_role_gets_or_creates(ws: Workspace, session: ReviewSession) -> None:
-    first = session.speaker_for_role("federal_agent")
-    assert (first.label, first.role) == ("Federal agent", "federal_agent")
-    assert session.speaker_for_role("federal_agent") == first
+def test_a_role_speaker_is_created_on_first_use(ws: Workspace, session: ReviewSession) -> None:
+    assert session.role_speaker("federal_agent") is None
+    session.assign_role([1], "federal_agent")
+    first = session.role_speaker("federal_agent")
+    assert first is not None and (first.label, first.role) == ("Federal agent", "federal_agent")
+    session.assign_role([2], "federal_agent")
+    assert session.role_speaker("federal_agent") == first
     assert len(ws.speakers(session.media_id)) == 1
     with pytest.raises(NotFoundError):
-        session.speaker_for_role("ice")  # an agency, not a speaker role
+        session.assign_role([1], "ice")  # an agency, not a speaker role
 
 
 def test_assign_role_is_one_undo_step(ws: Workspace, session: ReviewSession) -> None:
@@ -207,7 +228,7 @@ def test_assign_role_is_one_undo_step(ws: Workspace, session: ReviewSession) -> 
 
 
 def test_delete_speaker_unassigns_segments(ws: Workspace, session: ReviewSession) -> None:
-    sp = session.add_speaker("Dispatcher")
+    sp = new_speaker(session, "Dispatcher")
     session.set_speaker([5, 6], sp.id)
     session.delete_speaker(sp.id)
     assert ws.speakers(session.media_id) == []
@@ -250,7 +271,8 @@ def test_remove_and_toggle_tag(ws: Workspace, session: ReviewSession) -> None:
 def test_add_codebook_entry_makes_a_local_version(
     ws: Workspace, media: Media, session: ReviewSession
 ) -> None:
-    change = session.add_codebook_entry("action", "tow_truck", "Tow truck called", "", "y")
+    change = session.add_codebook_entry("action", "Tow truck called", key="tow_truck",
+                                        shortcut="y")
     assert change.codebook
     assert session.codebook.version == "1.0+local.1"
     cb_id = ws.media_codebook(media.id)
@@ -260,15 +282,37 @@ def test_add_codebook_entry_makes_a_local_version(
     session.add_tag(6, "tow_truck")
     assert ReviewSession(ws, media.id, "ben").codebook.get("tow_truck") is not None
     with pytest.raises(CodebookError, match="shortcut"):
-        session.add_codebook_entry("action", "tow_left", "Tow truck left", "", "y")
+        session.add_codebook_entry("action", "Tow truck left", shortcut="y")
     with pytest.raises(CodebookError, match="kind"):
-        session.add_codebook_entry("weather", "rain", "Rain")
+        session.add_codebook_entry("weather", "Rain")
     session.undo()
     session.undo()
     assert session.codebook.version == "1.0" and session.codebook.get("tow_truck") is None
     assert ws.load_codebook(ws.media_codebook(media.id) or 0).version == "1.0"
-    session.add_codebook_entry("other", "siren", "Siren audible", "", "s")
+    session.add_codebook_entry("other", "Siren audible", key="siren", shortcut="s")
     assert session.codebook.version == "1.0+local.2"  # local.1 is taken by the undone version
+
+
+def test_a_new_tag_gets_key_and_shortcut_and_tags_in_one_step(
+    ws: Workspace, media: Media, session: ReviewSession
+) -> None:
+    session.set_state(6, ReviewState.REVIEWED)  # links the codebook
+    before = state(ws, media.id)
+    change = session.add_codebook_entry("other", "Dog barking!", tag=[2, 3])
+    entry = session.codebook.get("dog_barking")
+    assert entry is not None and entry.kind == "other" and entry.label == "Dog barking!"
+    assert entry.shortcut not in {e.shortcut for e in session.codebook.of_kind("other")
+                                  if e.key != "dog_barking"}
+    assert change.codebook and change.updated == (2, 3)
+    assert [ws.segment(i).tags for i in (2, 3)] == [("dog_barking",), ("dog_barking",)]
+    assert [e["action"] for e in ws.audit(media.id)][-1:] == ["add_codebook_entry"]
+    again = session.add_codebook_entry("other", "Dog barking")
+    assert again.codebook and session.codebook.get("dog_barking_2") is not None
+    session.undo()
+    session.undo()
+    assert state(ws, media.id) == before
+    with pytest.raises(EditError):
+        session.add_codebook_entry("speaker", "Bystander", tag=[1])  # a role is not a tag
 
 
 # -- structure ----------------------------------------------------------------------------------
@@ -394,19 +438,28 @@ def test_delete_segment_keeps_the_draft(ws: Workspace, session: ReviewSession) -
 
 # -- undo / redo --------------------------------------------------------------------------------
 
+def officer(s: ReviewSession) -> int:
+    """The officer's speaker id (the tests below create the officer first)."""
+    sp = s.role_speaker("officer")
+    assert sp is not None
+    return sp.id
+
+
 OPS: dict[str, Callable[[ReviewSession], Any]] = {
     "set_text": lambda s: s.set_text(1, "Step out of the vehicle."),
     "set_state": lambda s: s.set_state([1, 2], ReviewState.VERIFIED),
     "set_note": lambda s: s.set_note(2, "muffled"),
-    "set_speaker": lambda s: s.set_speaker([1, 2], s.speaker_for_role("officer").id),
-    "add_speaker": lambda s: s.add_speaker("Neighbour"),
-    "rename_speaker": lambda s: s.rename_speaker(s.speaker_for_role("officer").id, "Sgt. Lee"),
-    "set_speaker_agency": lambda s: s.set_speaker_agency(s.speaker_for_role("officer").id, "ice"),
-    "delete_speaker": lambda s: s.delete_speaker(s.speaker_for_role("officer").id),
+    "set_speaker": lambda s: s.set_speaker([1, 2], officer(s)),
+    "add_speaker": lambda s: s.add_speaker("Neighbour", assign=[4]),
+    "rename_speaker": lambda s: s.rename_speaker(officer(s), "Sgt. Lee"),
+    "delete_speaker": lambda s: s.delete_speaker(officer(s)),
     "assign_role": lambda s: s.assign_role([3, 4], "passenger"),
     "add_tag": lambda s: s.add_tag([1, 2, 3], "verbal_order"),
     "toggle_tag": lambda s: s.toggle_tag([1, 2], "key_moment"),
-    "add_codebook_entry": lambda s: s.add_codebook_entry("agency", "cbp", "CBP", "", "c"),
+    "add_codebook_entry": lambda s: s.add_codebook_entry("agency", "CBP", key="cbp",
+                                                         shortcut="c"),
+    "add_codebook_entry+tag": lambda s: s.add_codebook_entry("other", "Dog barking",
+                                                             tag=[2, 3]),
     "split": lambda s: s.split(5, 3),
     "merge_with_next": lambda s: s.merge_with_next(5),
     "nudge": lambda s: s.nudge(3, "start", -3_500),
@@ -415,14 +468,14 @@ OPS: dict[str, Callable[[ReviewSession], Any]] = {
     "restore_held_back": lambda s: s.restore_held_back(HELD),
 }
 # Operations whose arguments need a prepared state (a speaker to act on).
-PREPARE = {"set_speaker", "rename_speaker", "set_speaker_agency", "delete_speaker"}
+PREPARE = {"set_speaker", "rename_speaker", "delete_speaker"}
 
 
 @pytest.mark.parametrize("name", sorted(OPS))
 def test_undo_redo_restore_exact_rows(
     ws: Workspace, db: Path, media: Media, session: ReviewSession, name: str
 ) -> None:
-    session.set_speaker([1, 6], session.speaker_for_role("officer").id)
+    session.assign_role([1, 6], "officer")
     session.set_text(5, "There is a child in the car!")
     before, mem_before = state(ws, media.id), memory(session)
     OPS[name](session)
@@ -509,7 +562,7 @@ def test_edits_never_touch_machine_text(
 
 
 def test_everything_persists_across_reopen(db: Path, media: Media, session: ReviewSession) -> None:
-    sp = session.add_speaker("Agent", role="federal_agent", agency="ice")
+    sp = new_speaker(session, "Agent", role="federal_agent", agency="ice")
     session.set_speaker([5, 6], sp.id)
     session.set_text(6, "I'm recording this. What's your badge number?")
     session.add_tag(6, "identity_requested")
@@ -600,12 +653,16 @@ def test_long_stream_opens_fast_and_edits_touch_only_their_rows(ws: Workspace) -
     s.add_tag(range(1000, 3000), "key_moment")
     assert ws.conn.total_changes - changes == 2001
     s.undo()
-    assert s.next_with_tag(-1, "key_moment") is None
+    assert find.next_with_tag(s.segments, -1, "key_moment") is None
 
 
 def test_core_does_not_import_the_ui_or_the_engine() -> None:
+    """Every module of annotator.core, imported in a fresh process, pulls in neither Textual
+    nor the speech engine: the core is usable (and testable) without either."""
     code = (
-        "import sys, annotator.core.session, annotator.core.codebook, annotator.core.search;"
+        "import importlib, pkgutil, sys, annotator.core as core;"
+        "[importlib.import_module(m.name) for m in pkgutil.walk_packages("
+        "core.__path__, 'annotator.core.')];"
         "bad = [m for m in ('textual', 'faster_whisper') if m in sys.modules];"
         "print(','.join(bad))"
     )

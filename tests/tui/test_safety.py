@@ -38,8 +38,8 @@ async def test_markup_and_control_codes_show_literally(make_app: AppFactory,
     with Workspace(db) as ws:
         media = add_transcript(ws, "hostile.mp4", HOSTILE)
         session = ReviewSession(ws, media.id, "setup")
-        boss = session.add_speaker("[b]boss[/b]\x1b]0;title\x07")
-        session.set_speaker([s.id for s in session.segments], boss.id)
+        session.add_speaker("[b]boss[/b]\x1b]0;title\x07",
+                            assign=[s.id for s in session.segments])
         session.set_note(session.segments[0].id, "[red]note[/red]")
     app = make_app(db, str(media.id))
     async with app.run_test(size=(120, 30)) as pilot:
