@@ -34,6 +34,7 @@ from annotator.errors import (
     AnnotatorError,
     UsageError,
 )
+from annotator.transcribe.models import DEFAULT_MODEL
 
 DEFAULT_OUT = Path("exports")
 
@@ -81,7 +82,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="FILE_OR_DIR...")
-@click.option("--model", default="tiny.en", show_default=True,
+@click.option("--model", default=DEFAULT_MODEL, show_default=True,
               help="tiny.en (bundled), base (extra annotator[base]), a CTranslate2 model folder, "
                    "or a faster-whisper model name (needs internet).")
 @click.option("--language", default=None, help="Language code (e.g. en); default: detect.")
@@ -119,6 +120,9 @@ def transcribe(
     the engine sampled out of what it judged silence (see --keep-hallucinations). Exit 0 if
     every file worked, 1 if any failed.
     """
+    if language is not None:  # checked before the engine is imported: a typo fails at once
+        language = language.strip().lower()
+        _check_language(language, model)
     from annotator.core.media import expand_inputs
     from annotator.transcribe.engine import TranscribeOptions
     from annotator.transcribe.pipeline import FileResult, run_batch
@@ -259,10 +263,14 @@ def _summary(results: Sequence[Any]) -> None:
 def export_cmd(
     media: tuple[str, ...], format_: str, out: Path, redact_paths: bool, db: Path
 ) -> None:
-    """Export transcripts (MEDIA: id, sha256 prefix, path or file name) with their review."""
+    """Export transcripts (MEDIA: id, sha256 prefix, path or file name) with their review.
+
+    A MEDIA that names several media (a shared file name or SHA-256 prefix) lists them and
+    exits 2; other media given are still exported.
+    """
     formats = _formats(format_)
     _require_db(db)
-    failed = False
+    code = EXIT_OK
     with Workspace(db, read_only=True) as ws:
         for ref in media:
             try:
@@ -270,10 +278,10 @@ def export_cmd(
                 for path in _export_media(ws, m.id, formats, out, redact_paths):
                     click.echo(str(path))
             except AnnotatorError as exc:
-                failed = True
+                code = max(code, exc.exit_code)
                 _error(str(exc))
-    if failed:
-        raise click.exceptions.Exit(EXIT_FAILURE)
+    if code != EXIT_OK:
+        raise click.exceptions.Exit(code)
 
 
 @cli.command("list")
@@ -337,7 +345,7 @@ def models_cmd() -> None:
 @click.option("--reviewer", default=None, help="Your name for the audit log (default: $USER).")
 @click.option("--codebook", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               default=None, help="Codebook TOML (speakers, agencies, actions).")
-@click.option("--model", default="tiny.en", show_default=True,
+@click.option("--model", default=DEFAULT_MODEL, show_default=True,
               help="Model used if the file still needs transcribing.")
 @click.option("--video", is_flag=True, help="Show a video window when playing.")
 @click.option("--read-only", "read_only", is_flag=True,
@@ -373,6 +381,14 @@ def _error(message: str) -> None:
 def _clock(ms: int) -> str:
     s = ms // 1000
     return f"{s // 3600:d}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+def _check_language(language: str, model: str) -> None:
+    from annotator.transcribe.languages import check_language
+
+    problem = check_language(language, model)
+    if problem is not None:
+        raise UsageError(problem)
 
 
 def _require_db(db: Path) -> None:

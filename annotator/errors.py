@@ -9,6 +9,7 @@ inspect it without parsing the message.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 #: Exit codes are part of the public interface.
 EXIT_OK = 0
@@ -18,9 +19,29 @@ EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it); saved work
 
 
 class AnnotatorError(Exception):
-    """Base class of every error annotator raises deliberately."""
+    """Base class of every error annotator raises deliberately.
+
+    Errors cross process boundaries (a worker process reports to the batch that started
+    it), so every one pickles with its attributes: :meth:`__reduce__` rebuilds the instance
+    from its class, its message arguments and its ``__dict__`` without calling
+    ``__init__``, whose signature differs from class to class. A subclass needs nothing
+    more, as long as its attributes are picklable.
+    """
 
     exit_code = EXIT_FAILURE
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild(
+    cls: type[AnnotatorError], args: tuple[Any, ...], state: dict[str, Any]
+) -> AnnotatorError:
+    """Unpickle an :class:`AnnotatorError` (see :meth:`AnnotatorError.__reduce__`)."""
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class UsageError(AnnotatorError):
@@ -68,6 +89,23 @@ class NotFoundError(AnnotatorError):
         super().__init__(f"no {what} {key!r}")
 
 
+class AmbiguousMediaError(UsageError):
+    """What the user typed names more than one media: a shared file name or SHA-256 prefix.
+
+    ``candidates`` describes each one (``id 3: sha256 3f2a9c1b7d4e, /a/demo.mp4``) so the
+    user can pick one by id; nothing is chosen for them.
+    """
+
+    def __init__(self, ref: str, how: str, candidates: tuple[str, ...]) -> None:
+        self.ref = ref
+        self.how = how
+        self.candidates = candidates
+        super().__init__(
+            f"{ref!r} matches {len(candidates)} media by {how}: {'; '.join(candidates)}; "
+            "give the id or a longer SHA-256 prefix"
+        )
+
+
 class UnknownFormatError(UsageError):
     """An export format name that no module in :mod:`annotator.formats` handles."""
 
@@ -96,9 +134,10 @@ class ExportError(FileError):
 class InvalidStemError(UsageError):
     """An export file name stem that is not a plain file name (empty, a path, ``..``)."""
 
-    def __init__(self, stem: str) -> None:
+    def __init__(self, stem: str, why: str = "must be a plain file name, not a path") -> None:
         self.stem = stem
-        super().__init__(f"export name {stem!r} must be a plain file name, not a path")
+        self.why = why
+        super().__init__(f"export name {stem!r} {why}")
 
 
 class TranscriptFileError(FileError):

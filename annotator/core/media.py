@@ -9,11 +9,14 @@ needed; it is imported lazily because it is only needed when a file is actually 
 from __future__ import annotations
 
 import hashlib
+import os
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
-from annotator.core.model import StreamInfo
-from annotator.errors import MediaError
+from annotator.core.model import Media, StreamInfo
+from annotator.errors import AmbiguousMediaError, MediaError
 
 MEDIA_SUFFIXES = frozenset(
     {".mp4", ".m4a", ".m4v", ".mov", ".mkv", ".webm", ".mp3", ".wav", ".flac", ".ogg",
@@ -115,3 +118,43 @@ def expand_inputs(items: list[str]) -> list[Path]:
             seen.add(key)
             unique.append(p)
     return unique
+
+
+def absolute_path(typed: str) -> str:
+    """Where a typed path points, absolute and with symlinks resolved: what the workspace
+    stores, so a media is found and played from any folder (the typed form is kept too, as
+    ``Media.typed_path``)."""
+    return str(Path(typed).expanduser().resolve())
+
+
+_HEX = re.compile(r"[0-9a-fA-F]{6,64}")
+
+
+def match_media(candidates: Sequence[Media], ref: str) -> Media | None:
+    """Which of ``candidates`` the user means by ``ref``, or None if none.
+
+    Tried in order, each only when the one before found nothing: the path ``ref`` resolves
+    to (from any folder; workspaces from before absolute paths stored paths relative to
+    where ``transcribe`` ran, which resolve from that folder only), a SHA-256 prefix (at
+    least 6 hex digits), a bare file name. When a step finds more than one media, nothing is
+    chosen: :class:`AmbiguousMediaError` lists them.
+    """
+    target = absolute_path(ref)
+    steps: list[tuple[str, list[Media]]] = [
+        ("path", [m for m in candidates if absolute_path(m.path) == target])
+    ]
+    if _HEX.fullmatch(ref):
+        prefix = ref.lower()
+        steps.append(("SHA-256 prefix", [m for m in candidates if m.sha256.startswith(prefix)]))
+    if os.sep not in ref and "/" not in ref:
+        steps.append(("file name", [m for m in candidates if PurePath(m.path).name == ref]))
+    for how, found in steps:
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise AmbiguousMediaError(ref, how, tuple(_describe(m) for m in found))
+    return None
+
+
+def _describe(media: Media) -> str:
+    return f"id {media.id}: sha256 {media.sha256[:12]}, {media.path!r}"

@@ -24,6 +24,7 @@ from typing import Any
 
 from annotator.core.connection import SCHEMA_VERSION as SCHEMA_VERSION
 from annotator.core.connection import connect, workspace_error
+from annotator.core.media import absolute_path, file_sha256, match_media
 from annotator.core.model import (
     Codebook,
     CodebookEntry,
@@ -126,18 +127,23 @@ class Workspace:
         streams: Iterable[StreamInfo] = (),
     ) -> Media:
         """Register a media file by content hash; an already known hash returns its record
-        (updating the last-seen path)."""
+        (updating the last-seen path). ``path`` is stored absolute and resolved, so the media
+        is found and played from any folder, and as typed (``typed_path``)."""
         streams_json = json.dumps([s.to_dict() for s in streams])
+        typed, resolved = str(path), absolute_path(str(path))
         with self.transaction() as c:
             row = c.execute("SELECT id FROM media WHERE sha256=?", (sha256,)).fetchone()
             if row is None:
                 c.execute(
-                    "INSERT INTO media(sha256, path, size, duration_ms, streams, added_at)"
-                    " VALUES (?,?,?,?,?,?)",
-                    (sha256, path, size, duration_ms, streams_json, utcnow()),
+                    "INSERT INTO media(sha256, path, size, duration_ms, streams, added_at,"
+                    " typed_path) VALUES (?,?,?,?,?,?,?)",
+                    (sha256, resolved, size, duration_ms, streams_json, utcnow(), typed),
                 )
             else:
-                c.execute("UPDATE media SET path=? WHERE id=?", (path, row["id"]))
+                c.execute(
+                    "UPDATE media SET path=?, typed_path=? WHERE id=?",
+                    (resolved, typed, row["id"]),
+                )
         return self.media_by_sha(sha256)
 
     def media_by_sha(self, sha256: str) -> Media:
@@ -156,25 +162,23 @@ class Workspace:
         return [self._media(r) for r in self.conn.execute("SELECT * FROM media ORDER BY id")]
 
     def find_media(self, ref: str) -> Media:
-        """Resolve what a user typed: a numeric id, a sha256 prefix (>= 6 chars), a path or a
-        file name."""
+        """Resolve what a user typed: a numeric id, a path (from any folder), a SHA-256
+        prefix (>= 6 hex digits) or a file name (see :func:`match_media`), and last, a file
+        on disk by its content. Raises :class:`NotFoundError`, or
+        :class:`~annotator.errors.AmbiguousMediaError` listing the candidates."""
         if ref.isdigit():
             try:
                 return self.media(int(ref))
             except NotFoundError:
                 pass
-        matches: list[Media] = []
-        for m in self.list_media():
-            if (len(ref) >= 6 and m.sha256.startswith(ref.lower())) or m.path == ref:
-                return m
-            if Path(m.path).name == Path(ref).name or str(Path(m.path).resolve()) == str(
-                Path(ref).resolve()
-            ):
-                matches.append(m)
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            raise NotFoundError("unique media for", ref)
+        found = match_media(self.list_media(), ref)
+        if found is not None:
+            return found
+        if Path(ref).expanduser().is_file():  # a copy, a hard link, a moved file
+            try:
+                return self.media_by_sha(file_sha256(Path(ref).expanduser()))
+            except NotFoundError:
+                pass
         raise NotFoundError("media", ref)
 
     # -- runs and the machine draft -------------------------------------------------------

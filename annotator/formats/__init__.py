@@ -102,15 +102,36 @@ def parse_formats(spec: str) -> list[str]:
     return identifiers
 
 
+#: The longest file name, in bytes, that common file systems take (ext4, XFS, Btrfs, APFS;
+#: NTFS and exFAT count 255 UTF-16 units, which UTF-8 bytes never undercount).
+NAME_MAX = 255
+
+#: Room every export name leaves for its extension (the longest registered one).
+_EXTENSION_ROOM = max(
+    len(cls.extension.encode()) for cls in FORMAT_IDENTIFIER_TO_FORMAT_CLASS.values()
+)
+
+
 def default_stem(media: Media) -> str:
-    """``<media file stem>.<sha256[:12]>``: see the module docstring for why."""
+    """``<media file stem>.<sha256[:12]>``: see the module docstring for why.
+
+    A legal media name can be too long to export under (249 characters plus the hash and
+    ``.json`` pass 255 bytes): the media's stem is then shortened, at a character boundary,
+    so that the whole name fits :data:`NAME_MAX` bytes; the SHA-256 prefix is always kept,
+    so two long names that share their beginning still get two files.
+    """
     stem = _UNSAFE_IN_NAME.sub("_", PurePath(media.path.replace("\\", "/")).stem).strip()
-    return f"{stem or 'media'}.{media.sha256[:12]}"
+    suffix = f".{media.sha256[:12]}"
+    room = NAME_MAX - len(suffix.encode()) - _EXTENSION_ROOM
+    short = stem.encode()[:room].decode("utf-8", errors="ignore").rstrip(" .")
+    return f"{short or 'media'}{suffix}"
 
 
 def _check_stem(stem: str) -> str:
     if not stem.strip() or stem in {".", ".."} or _UNSAFE_IN_NAME.search(stem):
         raise InvalidStemError(stem)
+    if len(stem.encode()) + _EXTENSION_ROOM > NAME_MAX:
+        raise InvalidStemError(stem, f"is longer than a file name can be ({NAME_MAX} bytes)")
     return stem
 
 

@@ -28,7 +28,10 @@ from annotator.errors import ExportError
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` atomically and durably; raise :class:`ExportError`."""
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        # The temporary name adds 14 bytes to the final one: cut it so it fits a file system
+        # that the final name just fits (255 bytes).
+        stem = path.name.encode()[:200].decode("utf-8", errors="ignore")
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{stem}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         cause = _cause(exc) if exc.errno in (errno.ENOSPC, errno.EDQUOT) else (
             f"cannot create a file in {path.parent} ({exc.strerror})")
