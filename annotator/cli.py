@@ -167,12 +167,18 @@ def transcribe(
 
 
 def _export_media(
-    ws: Workspace, media_id: int, formats: Sequence[str], out: Path, redact_paths: bool
+    ws: Workspace, media_id: int, formats: Sequence[str], out: Path, redact_paths: bool,
+    *, warn: bool = False,
 ) -> list[Path]:
+    """Export one media; with ``warn``, each of its transcript's warnings (a partial
+    transcript, a file that ends early) also goes to stderr, as the files say too."""
     from annotator.core.document import load_transcript
     from annotator.formats import export
 
     transcript = load_transcript(ws, media_id)
+    if warn:
+        for warning in transcript.warnings:
+            _warning(f"{transcript.media.path}: {warning}")
     if redact_paths:
         transcript = transcript.without_paths()
     return [export(transcript, fmt, out) for fmt in formats]
@@ -275,7 +281,7 @@ def export_cmd(
         for ref in media:
             try:
                 m = ws.find_media(ref)
-                for path in _export_media(ws, m.id, formats, out, redact_paths):
+                for path in _export_media(ws, m.id, formats, out, redact_paths, warn=True):
                     click.echo(str(path))
             except AnnotatorError as exc:
                 code = max(code, exc.exit_code)
@@ -376,6 +382,11 @@ def review_cmd(
 def _error(message: str) -> None:
     """One plain line on stderr (never wrapped or styled: scripts grep it)."""
     click.echo(f"annotator: error: {message}", err=True)
+
+
+def _warning(message: str) -> None:
+    """One plain line on stderr for something the user should know but that did not fail."""
+    click.echo(f"annotator: warning: {message}", err=True)
 
 
 def _clock(ms: int) -> str:

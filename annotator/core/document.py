@@ -31,12 +31,19 @@ class Transcript:
     suppressed: tuple[SuppressedSegment, ...] = ()
     #: True when folder paths were left out (see :meth:`without_paths`)
     paths_redacted: bool = False
+    #: Why this transcript may not be the whole story (a run still in progress or
+    #: interrupted, a file that ends early...): plain sentences, written by every format
+    #: where a reader of the file will see them (see :func:`transcript_warnings`).
+    warnings: tuple[str, ...] = ()
 
     def without_paths(self) -> Transcript:
         """The same transcript with every folder path reduced to its last part (the media's
         file name, the model folder's name). Folder names can name people and places; the
         SHA-256 hashes still identify the media and the model exactly. The export says so."""
-        media = replace(self.media, path=PurePath(self.media.path).name)
+        media = replace(
+            self.media, path=PurePath(self.media.path).name,
+            typed_path=PurePath(self.media.typed_path).name,
+        )
         run = self.run
         if run is not None and "model_path" in run.options:
             options = {**run.options, "model_path": PurePath(run.options["model_path"]).name}
@@ -81,6 +88,7 @@ class Transcript:
             },
             "codebook": self.codebook_info,
             "paths_redacted": self.paths_redacted,
+            "warnings": list(self.warnings),
         }
 
 
@@ -90,6 +98,36 @@ def held_back(ws: Workspace, media_id: int) -> list[SuppressedSegment]:
     forgets they exist."""
     run = ws.current_run(media_id) or ws.unfinished_run(media_id)
     return [] if run is None else ws.suppressed(run.id)
+
+
+def run_in_progress(run: Run) -> bool:
+    """Is ``run`` still being transcribed, so that more segments may come? For now its
+    status says so; once runs record their process (``run.owner``), a ``running`` run whose
+    process is gone counts as interrupted instead."""
+    return str(run.status) == "running"
+
+
+def transcript_warnings(run: Run | None, segments: int) -> tuple[str, ...]:
+    """What an export of a media transcribed by ``run`` (holding ``segments`` segments) must
+    say about itself: a run still in progress or interrupted gives a partial transcript, and
+    the run's own warnings (a file that ends early...) carry over."""
+    if run is None:
+        return ()
+    out: list[str] = []
+    if str(run.status) != "done":
+        stored = f"the {segments} segment{'s' if segments != 1 else ''} stored so far"
+        if run_in_progress(run):
+            out.append(
+                f"partial transcript: transcription (run {run.id}) was still in progress at "
+                f"export; this holds only {stored}"
+            )
+        else:
+            out.append(
+                f"partial transcript: transcription (run {run.id}) was interrupted; this holds "
+                f"only {stored} (transcribe the file again to finish it)"
+            )
+    out.extend(run.warnings)
+    return tuple(out)
 
 
 def load_transcript(ws: Workspace, media_id: int) -> Transcript:
@@ -106,5 +144,6 @@ def load_transcript(ws: Workspace, media_id: int) -> Transcript:
         info = ws.codebook_info(cb_id) if cb_id is not None else None
         suppressed = tuple(held_back(ws, media_id))
     return Transcript(
-        media, run, segments, speakers, codebook, info, __version__, utcnow(), suppressed
+        media, run, segments, speakers, codebook, info, __version__, utcnow(), suppressed,
+        warnings=transcript_warnings(run, len(segments)),
     )

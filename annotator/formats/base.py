@@ -15,7 +15,18 @@ How to add a format (say ``csv``):
 3. add ``tests/formats/test_csv.py`` that parses the output back with an independent reader.
 
 Subtitle-like formats must pass every piece of transcript text (segment text, speaker labels,
-tag labels, provenance values) through :mod:`annotator.formats.text`: it is untrusted.
+tag labels, provenance values, warnings) through :mod:`annotator.formats.text`: it is
+untrusted.
+
+**Warnings.** A transcript may not be the whole story: its run may still be in progress or
+have been interrupted, or the file may end before its container says
+(:attr:`Transcript.warnings <annotator.core.document.Transcript.warnings>`). Every format
+must say so where a reader of the file sees it: :func:`warning_lines` gives them as
+``WARNING: ...`` lines, which a format writes in its own comment syntax, escaped its own way
+(WebVTT: a ``NOTE`` block of its own, first; ASS: ``;`` comment lines at the top of
+``[Script Info]``; SRT, which has no comments: a first, labelled cue; JSON:
+``provenance.warnings``). A new format must do the same; ``tests/formats/test_warnings.py``
+checks every registered format.
 """
 
 from __future__ import annotations
@@ -42,6 +53,12 @@ class FormatBase(ABC):
     @abstractmethod
     def to_string(cls, transcript: Transcript) -> str:
         """The whole file, as text with ``\\n`` line ends (written as UTF-8)."""
+
+
+def warning_lines(transcript: Transcript) -> list[str]:
+    """Each of the transcript's warnings as one ``WARNING: ...`` line (:func:`one_line`-clean;
+    each format still escapes them for its own syntax)."""
+    return [one_line(f"WARNING: {warning}") for warning in transcript.warnings]
 
 
 def provenance_lines(transcript: Transcript) -> list[str]:

@@ -86,7 +86,8 @@ def _run(run: Run) -> dict[str, Any]:
         "language_probability": _finite(run.language_probability),
         "created_at": run.created_at,
         "finished_at": run.finished_at,
-        "status": run.status,
+        "status": str(run.status),
+        "warnings": list(run.warnings),
     }
 
 

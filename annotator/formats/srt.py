@@ -4,6 +4,14 @@ Written with pysubs2. A cue reads ``Speaker label: text`` when the segment has a
 (the label as the reviewer typed it) and just the text otherwise. SRT has no room for
 provenance or tags; use the JSON export for those.
 
+SRT has no comment syntax either, so a transcript with warnings (a run still in progress or
+interrupted, a file that ends early) gets a first cue of its own, from 0:00 to
+:data:`WARNING_CUE_MS`, reading ``[annotator] WARNING: partial transcript: ...``. Text placed
+before the first cue is dropped or misread differently by each player and parser, and a
+zero-length cue is hidden by some players and shown until the next cue by others; a short,
+labelled cue is kept and shown the same way everywhere. It is deliberately visible: captions
+of a partial transcript must not pass for complete ones.
+
 SRT players interpret HTML-like tags (``<i>``, ``<font color=...>``) and ASS override blocks
 (``{\\an8}`` moves a caption to the top of the picture), and pysubs2 turns ``\\N`` into a line
 break, so text goes through :func:`annotator.formats.text.one_line`,
@@ -19,8 +27,11 @@ import pysubs2
 
 from annotator.core.document import Transcript
 from annotator.core.model import Segment
-from annotator.formats.base import FormatBase
+from annotator.formats.base import FormatBase, warning_lines
 from annotator.formats.text import break_timestamps, lookalike_markup, one_line
+
+#: How long the warning cue of a partial transcript shows (from the start of the media).
+WARNING_CUE_MS = 5000
 
 
 def safe_text(text: str) -> str:
@@ -46,6 +57,10 @@ class SrtFormat(FormatBase):
     @classmethod
     def to_string(cls, transcript: Transcript) -> str:
         subs = pysubs2.SSAFile()
+        warnings = [safe_text(f"[annotator] {line}") for line in warning_lines(transcript)]
+        if warnings:
+            # pysubs2 writes "\N" as a line break: one warning per line of the cue.
+            subs.append(pysubs2.SSAEvent(start=0, end=WARNING_CUE_MS, text="\\N".join(warnings)))
         for seg in transcript.segments:
             start = max(seg.start_ms, 0)
             subs.append(

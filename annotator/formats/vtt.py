@@ -3,7 +3,9 @@
 Written by hand because pysubs2's WebVTT writer has neither voice spans nor comment blocks:
 
 - a ``NOTE`` block after the header records where the captions came from (media SHA-256,
-  model id and SHA-256, language, codebook, tool version, export time);
+  model id and SHA-256, language, codebook, tool version, export time); when the transcript
+  has warnings (a partial or truncated transcript), a ``NOTE`` block of ``WARNING:`` lines
+  comes before it;
 - each segment is one numbered cue; when the segment has a speaker the text is wrapped in a
   voice span, ``<v Speaker label>text</v>``, which players can style and screen readers can
   announce (browsers do not print the name by themselves);
@@ -25,7 +27,7 @@ import html
 
 from annotator.core.document import Transcript
 from annotator.core.model import Segment
-from annotator.formats.base import FormatBase, provenance_lines
+from annotator.formats.base import FormatBase, provenance_lines, warning_lines
 from annotator.formats.text import break_timestamps, one_line
 
 
@@ -70,7 +72,11 @@ class VttFormat(FormatBase):
     @classmethod
     def to_string(cls, transcript: Transcript) -> str:
         note = [comment_value(line) for line in provenance_lines(transcript)]
-        out = ["WEBVTT", "", "NOTE", *note, ""]
+        out = ["WEBVTT", ""]
+        warnings = [comment_value(line) for line in warning_lines(transcript)]
+        if warnings:  # first, in a block of their own: the first thing a reader sees
+            out += ["NOTE", *warnings, ""]
+        out += ["NOTE", *note, ""]
         for number, seg in enumerate(transcript.segments, 1):
             end = max(seg.end_ms, seg.start_ms)
             out += [str(number), f"{timestamp(seg.start_ms)} --> {timestamp(end)}"]

@@ -55,6 +55,7 @@ def test_export_validates_and_round_trips_every_field(stop: Transcript, tmp_path
         "model_sha256": run.model_sha256, "engine_versions": run.engine_versions,
         "options": run.options, "language": "en", "language_probability": 0.98,
         "created_at": run.created_at, "finished_at": run.finished_at, "status": "done",
+        "warnings": [],
     }
     assert data["speakers"] == [
         {"id": sp.id, "label": sp.label, "role": sp.role, "agency": sp.agency}
