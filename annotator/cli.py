@@ -50,6 +50,25 @@ redact_option = click.option(
 )
 
 
+json_transcribe_option = click.option(
+    "--json", "as_json", is_flag=True,
+    help="Print the summary as JSON on stdout (a list, one object per file) instead of a "
+         "table: path (as given), status (done, skipped or failed), media_id and sha256 (null "
+         "if the file could not be read), audio_ms, segments, held_back, seconds (wall "
+         "clock), error and note (null or a sentence), exports (paths written), and any "
+         "further per-file fields such as warnings.",
+)
+
+json_list_option = click.option(
+    "--json", "as_json", is_flag=True,
+    help="Print JSON on stdout (a list, one object per media) instead of a table: id, file, "
+         "path (absolute), typed_path (as first given), sha256, size, duration_ms, added_at, "
+         "segments, reviewed, held_back, model (of the finished run, else of an unfinished "
+         "one, else null), status (done, running, interrupted or not transcribed) and "
+         "warnings (what an export would warn about).",
+)
+
+
 def _stdout() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
@@ -107,11 +126,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT,
               show_default=True, help="Folder for exports.")
 @redact_option
+@json_transcribe_option
 @db_option
 def transcribe(
     inputs: tuple[str, ...], model: str, language: str | None, beam_size: int, threads: int,
     no_vad: bool, vad_min_silence: int, keep_hallucinations: bool, force: bool, export_: str,
-    out: Path, redact_paths: bool, db: Path,
+    out: Path, redact_paths: bool, db: Path, as_json: bool,
 ) -> None:
     """Transcribe audio or video files (or every media file in folders) into the workspace.
 
@@ -161,7 +181,10 @@ def transcribe(
     for r in results:
         if r.status == "failed":
             _error(r.error or str(r.path))
-    _summary(results)
+    if as_json:
+        _print_json([_result_json(r) for r in results])
+    else:
+        _summary(results)
     if any(r.status == "failed" for r in results):
         raise click.exceptions.Exit(EXIT_FAILURE)
 
@@ -239,6 +262,83 @@ class _BatchProgress:
             self._progress.update(task, completed=total if result.status == "done" else None)
 
 
+def _print_table(table: Table) -> None:
+    """A table on stdout. On a terminal it fits the window; anywhere else (a pipe, a file, a
+    script) it is laid out plainly, without box lines, every column as wide as its content,
+    so that nothing is cut to fit 80 columns (a status cut to "do…" misleads)."""
+    if sys.stdout.isatty():
+        _stdout().print(table)
+        return
+    import io
+
+    table.box = None
+    table.pad_edge = False
+    table.title_justify = "left"
+    buffer = io.StringIO()
+    Console(file=buffer, width=100_000, highlight=False, color_system=None).print(table)
+    for line in buffer.getvalue().splitlines():
+        click.echo(line.rstrip())
+
+
+def _print_json(data: object) -> None:
+    """Machine-readable output on stdout (UTF-8 as is, one document)."""
+    import json
+
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _plain(value: object) -> object:
+    """A value as JSON can hold it: paths and enums as strings, sequences as lists."""
+    import enum
+
+    if isinstance(value, Path | enum.Enum):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _result_json(result: Any) -> dict[str, object]:
+    """One file of ``transcribe --json``: every field of its result (``media`` as its id and
+    hash), so new fields reach scripts without a change here."""
+    from dataclasses import fields
+
+    data: dict[str, object] = {}
+    for f in fields(result):
+        value = getattr(result, f.name)
+        if f.name == "media":
+            data["media_id"] = value.id if value is not None else None
+            data["sha256"] = value.sha256 if value is not None else None
+        else:
+            data[f.name] = _plain(value)
+    return data
+
+
+def _media_json(ws: Workspace, media: Any) -> dict[str, object]:
+    """One media of ``list --json``."""
+    from annotator.core.document import held_back, run_in_progress, transcript_warnings
+
+    total, reviewed = ws.segment_counts(media.id)
+    run, partial = ws.current_run(media.id), ws.unfinished_run(media.id)
+    shown = run or partial
+    if partial is not None and run_in_progress(partial):
+        status = "running"
+    elif run is not None:
+        status = "done"
+    else:
+        status = "interrupted" if partial is not None else "not transcribed"
+    return {
+        "id": media.id, "file": Path(media.path).name, "path": media.path,
+        "typed_path": media.typed_path, "sha256": media.sha256, "size": media.size,
+        "duration_ms": media.duration_ms, "added_at": media.added_at, "segments": total,
+        "reviewed": reviewed, "held_back": len(held_back(ws, media.id)),
+        "model": shown.model_id if shown is not None else None, "status": status,
+        "warnings": list(transcript_warnings(shown, total)),
+    }
+
+
 def _summary(results: Sequence[Any]) -> None:
     table = Table(title="annotator transcribe")
     table.add_column("file", no_wrap=True)
@@ -255,7 +355,7 @@ def _summary(results: Sequence[Any]) -> None:
             escape(r.path.name), r.status, f"{r.audio_ms / 1000:.1f}", str(r.segments),
             str(r.held_back), f"{r.seconds:.1f}", rtf, escape(detail),
         )
-    _stdout().print(table)
+    _print_table(table)
 
 
 @cli.command("export")
@@ -291,12 +391,17 @@ def export_cmd(
 
 
 @cli.command("list")
+@json_list_option
 @db_option
-def list_cmd(db: Path) -> None:
+def list_cmd(db: Path, as_json: bool) -> None:
     """List media in the workspace with duration, segments and review progress."""
     from annotator.core.document import held_back
 
     _require_db(db)
+    if as_json:
+        with Workspace(db, read_only=True) as ws:
+            _print_json([_media_json(ws, m) for m in ws.list_media()])
+        return
     rows: list[tuple[str, ...]] = []
     with Workspace(db, read_only=True) as ws:
         for m in ws.list_media():
@@ -317,7 +422,7 @@ def list_cmd(db: Path) -> None:
                          min_width=width)
     for row in rows:
         table.add_row(*row)
-    _stdout().print(table)
+    _print_table(table)
 
 
 def _untranscribed(ws: Workspace, media_id: int) -> str:

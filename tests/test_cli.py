@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -141,3 +142,101 @@ def test_ctrl_c_keeps_stored_segments_and_the_same_command_resumes(tmp_path: Pat
         runs = conn.execute("SELECT status FROM run").fetchall()
         count = conn.execute("SELECT COUNT(*) FROM segment").fetchone()[0]
     assert runs == [("done",)] and count >= stored
+
+
+# -- scripts: --json and a plain layout off a terminal (issue 6.8) ---------------------------
+
+LONG_NAME = "2026-11-27 Main Street traffic stop, bystander phone livestream (full).mp4"
+
+
+def _silent_wav(path: Path, seconds: float = 1.0) -> None:
+    import wave
+
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(b"\0\0" * int(16000 * seconds))
+
+
+def _scripted_workspace(tmp_path: Path) -> Path:
+    """Four media, one per status: done, running, interrupted, not transcribed."""
+    import hashlib
+
+    from annotator.core.store import Workspace
+
+    db = tmp_path / "w.db"
+    with Workspace(db) as ws:
+        for i, status in enumerate(["done", "running", "failed", None]):
+            name = f"{status or 'new'} {LONG_NAME}"
+            media = ws.add_media(str(tmp_path / name), hashlib.sha256(name.encode()).hexdigest(),
+                                 1000 + i, 59_000)
+            if status is None:
+                continue
+            run = ws.start_run(media.id, "tiny.en", "0" * 64, {}, {})
+            ws.add_draft(run, 0, 0, 2000, "Step out of the car.", (), -0.2, 0.01, 1.2)
+            if status != "running":
+                ws.finish_run(run.id, status)
+    return db
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI as a script runs it: stdout a pipe, a narrow terminal size in the environment."""
+    import os
+
+    env = {**os.environ, "COLUMNS": "80", "LINES": "24"}
+    return subprocess.run([sys.executable, "-m", "annotator", *args], capture_output=True,
+                          text=True, env=env, timeout=120, check=False)
+
+
+def test_list_off_a_terminal_is_never_squeezed(tmp_path: Path) -> None:
+    db = _scripted_workspace(tmp_path)
+    proc = _cli("list", "--db", str(db))
+    assert proc.returncode == 0, proc.stderr
+    assert "…" not in proc.stdout and "┃" not in proc.stdout
+    lines = proc.stdout.splitlines()
+    for status in ("done", "running", "failed", "new"):
+        (row,) = [line for line in lines if f"{status} {LONG_NAME}" in line]
+        if status == "failed":
+            assert "interrupted (transcribe again to resume)" in row
+
+
+def test_list_json(tmp_path: Path) -> None:
+    db = _scripted_workspace(tmp_path)
+    proc = _cli("list", "--json", "--db", str(db))
+    assert proc.returncode == 0, proc.stderr
+    records = json.loads(proc.stdout)
+    assert [r["status"] for r in records] == ["done", "running", "interrupted", "not transcribed"]
+    first = records[0]
+    assert first["file"] == f"done {LONG_NAME}" and first["path"] == str(tmp_path / first["file"])
+    assert first["segments"] == 1 and first["reviewed"] == 0 and first["held_back"] == 0
+    assert first["model"] == "tiny.en" and first["warnings"] == []
+    assert first["duration_ms"] == 59_000
+    assert "still in progress" in records[1]["warnings"][0]
+    assert records[3]["model"] is None and records[3]["segments"] == 0
+
+
+def test_transcribe_json_and_plain_summary(tmp_path: Path) -> None:
+    """A known file is skipped and a missing one fails: neither needs the engine."""
+    from annotator.core.media import file_sha256
+    from annotator.core.store import Workspace
+
+    clip = tmp_path / LONG_NAME.replace(".mp4", ".wav")
+    _silent_wav(clip)
+    db = tmp_path / "w.db"
+    with Workspace(db) as ws:
+        media = ws.add_media(str(clip), file_sha256(clip), clip.stat().st_size, 1000)
+        ws.finish_run(ws.start_run(media.id, "tiny.en", "0" * 64, {}, {}).id)
+    missing = tmp_path / "nope.wav"
+    proc = _cli("transcribe", str(clip), str(missing), "--json", "--db", str(db))
+    assert proc.returncode == 1
+    skipped, failed = json.loads(proc.stdout)
+    assert skipped["path"] == str(clip) and skipped["status"] == "skipped"
+    assert skipped["media_id"] == media.id and skipped["sha256"] == media.sha256
+    assert "already transcribed with tiny.en" in skipped["note"] and skipped["error"] is None
+    assert failed["status"] == "failed" and failed["media_id"] is None
+    assert failed["error"].endswith("nope.wav: no such file")
+    plain = _cli("transcribe", str(clip), "--db", str(db))
+    assert plain.returncode == 0, plain.stderr
+    (row,) = [line for line in plain.stdout.splitlines() if clip.name in line]
+    assert "skipped" in row and "already transcribed with tiny.en (--force redoes it)" in row
