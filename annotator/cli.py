@@ -13,11 +13,12 @@ Heavy imports (the speech engine, Textual) happen inside the command that needs 
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -25,6 +26,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from annotator import __version__
+from annotator.core.model import Media
 from annotator.core.store import DEFAULT_DB, Workspace
 from annotator.errors import (
     EXIT_FAILURE,
@@ -35,6 +37,9 @@ from annotator.errors import (
     UsageError,
 )
 from annotator.transcribe.models import DEFAULT_MODEL
+
+if TYPE_CHECKING:
+    from annotator.transcribe.pipeline import FileResult
 
 DEFAULT_OUT = Path("exports")
 
@@ -121,6 +126,14 @@ def cli(ctx: click.Context, debug: bool) -> None:
                    "'suppressed' in the JSON export).")
 @click.option("--force", is_flag=True,
               help="Transcribe again files already done (never replaces reviewed work).")
+@click.option("--wait", is_flag=True,
+              help="If another process is transcribing the same file into this workspace, "
+                   "wait for it (default: that file fails, naming the process).")
+@click.option("--allow-truncated", is_flag=True,
+              help="Exit 0 even when a file's audio ends before its container says (it is "
+                   "always stored with a 'truncated at' warning).")
+@click.option("--chunk-s", type=click.FloatRange(5, 3600), default=None, hidden=True,
+              help="Seconds per piece (tests: many cuts on a short file; recorded in the run).")
 @click.option("--export", "export_", default="", metavar="FORMATS",
               help="Also export each file: comma list of json,srt,vtt,ass.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT,
@@ -131,7 +144,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
 def transcribe(
     inputs: tuple[str, ...], model: str, language: str | None, beam_size: int, threads: int,
     no_vad: bool, vad_min_silence: int, keep_hallucinations: bool, force: bool, export_: str,
-    out: Path, redact_paths: bool, db: Path, as_json: bool,
+    out: Path, redact_paths: bool, db: Path, wait: bool, allow_truncated: bool,
+    chunk_s: float | None, as_json: bool,
 ) -> None:
     """Transcribe audio or video files (or every media file in folders) into the workspace.
 
@@ -145,7 +159,7 @@ def transcribe(
         _check_language(language, model)
     from annotator.core.media import expand_inputs
     from annotator.transcribe.engine import TranscribeOptions
-    from annotator.transcribe.pipeline import FileResult, run_batch
+    from annotator.transcribe.pipeline import run_batch
 
     formats = _formats(export_)
     options = TranscribeOptions(
@@ -153,6 +167,8 @@ def transcribe(
         vad_min_silence_ms=vad_min_silence, cpu_threads=threads,
         suppress_silent_hallucinations=not keep_hallucinations,
     )
+    if chunk_s is not None:
+        options = dataclasses.replace(options, chunk_s=chunk_s)
     paths = expand_inputs(list(inputs))
     if not paths:
         raise UsageError("no media files found in " + ", ".join(inputs))
@@ -167,7 +183,8 @@ def transcribe(
         with _BatchProgress(err) as progress:
             try:
                 results = run_batch(
-                    ws, paths, options, force=force, progress=progress, after_file=after_file
+                    ws, paths, options, force=force, wait=wait, progress=progress,
+                    after_file=after_file,
                 )
             except KeyboardInterrupt:
                 progress.close()
@@ -185,7 +202,12 @@ def transcribe(
         _print_json([_result_json(r) for r in results])
     else:
         _summary(results)
-    if any(r.status == "failed" for r in results):
+    refused = [r for r in results if r.truncated and r.status != "failed"]
+    for r in refused:
+        warning = next((w for w in r.warnings if w.startswith("truncated")), "truncated")
+        _error(f"{r.path}: {warning}: its audio ends early (stored with that warning; "
+               "--allow-truncated accepts it)")
+    if any(r.status == "failed" for r in results) or (refused and not allow_truncated):
         raise click.exceptions.Exit(EXIT_FAILURE)
 
 
@@ -254,12 +276,23 @@ class _BatchProgress:
         if path in self._tasks:
             self._progress.update(self._tasks[path], completed=position_ms / 1000)
 
-    def file_finished(self, result: Any) -> None:
+    def waiting(self, path: Path, holder: dict[str, Any]) -> None:
+        from annotator.core.runlock import describe
+
+        self._progress.console.print(
+            f"{escape(path.name)}: waiting for {escape(describe(holder))}, which is "
+            "transcribing it", markup=False, highlight=False,
+        )
+
+    def file_finished(self, result: FileResult) -> None:
         self._current = None
         task = self._tasks.get(result.path)
         if task is not None:
-            total = self._progress.tasks[task].total
-            self._progress.update(task, completed=total if result.status == "done" else None)
+            # The audio really decoded, never the container's claim (a truncated file).
+            done = result.decoded_ms / 1000 if result.decoded_ms is not None else None
+            if done is None and result.status == "done":
+                done = self._progress.tasks[task].total
+            self._progress.update(task, completed=done)
 
 
 def _print_table(table: Table) -> None:
@@ -339,7 +372,7 @@ def _media_json(ws: Workspace, media: Any) -> dict[str, object]:
     }
 
 
-def _summary(results: Sequence[Any]) -> None:
+def _summary(results: Sequence[FileResult]) -> None:
     table = Table(title="annotator transcribe")
     table.add_column("file", no_wrap=True)
     for col in ("status", "audio s", "segments", "held back", "wall s", "RTF"):
@@ -350,7 +383,8 @@ def _summary(results: Sequence[Any]) -> None:
         if r.status == "failed":
             detail = r.error or ""
         else:
-            detail = ", ".join([p.name for p in r.exports] + ([r.note] if r.note else []))
+            notes = [p.name for p in r.exports] + ([r.note] if r.note else []) + r.warnings
+            detail = ", ".join(notes)
         table.add_row(
             escape(r.path.name), r.status, f"{r.audio_ms / 1000:.1f}", str(r.segments),
             str(r.held_back), f"{r.seconds:.1f}", rtf, escape(detail),
@@ -406,12 +440,11 @@ def list_cmd(db: Path, as_json: bool) -> None:
     with Workspace(db, read_only=True) as ws:
         for m in ws.list_media():
             total, reviewed = ws.segment_counts(m.id)
-            run = ws.current_run(m.id)
             pct = f"{reviewed}/{total} ({100 * reviewed / total:.0f}%)" if total else "0/0"
             rows.append((
                 str(m.id), escape(Path(m.path).name), m.sha256[:12], _clock(m.duration_ms),
                 str(total), pct, str(len(held_back(ws, m.id))),
-                escape(run.model_id) if run else _untranscribed(ws, m.id),
+                _run_state(ws, m),
             ))
     table = Table(title=f"workspace {escape(str(db))}")
     # File names identify the media for people: they get the room, other columns wrap.
@@ -425,11 +458,21 @@ def list_cmd(db: Path, as_json: bool) -> None:
     _print_table(table)
 
 
-def _untranscribed(ws: Workspace, media_id: int) -> str:
-    partial = ws.unfinished_run(media_id)
-    if partial is None:
+def _run_state(ws: Workspace, media: Media) -> str:
+    """The model column of ``list``: the model, and whether a run is going on now (a process
+    holds the media's lock), was interrupted (no process does), or warned (truncated...)."""
+    from annotator.core.runlock import holder
+
+    run, partial = ws.current_run(media.id), ws.unfinished_run(media.id)
+    if partial is not None:
+        live = holder(ws.path, media.sha256)
+        if live is not None:
+            return f"{escape(partial.model_id)}, running (pid {live.get('pid', '?')})"
+        if run is None:
+            return f"{escape(partial.model_id)}, interrupted (transcribe again to resume)"
+    if run is None:
         return "not transcribed"
-    return f"{escape(partial.model_id)}, interrupted (transcribe again to resume)"
+    return "; ".join([escape(run.model_id), *(escape(w) for w in run.warnings)])
 
 
 @cli.command("models")

@@ -31,6 +31,19 @@ class ReviewState(enum.StrEnum):
     DISPUTED = "disputed"
 
 
+#: The rate (Hz, mono) audio is decoded at for the engine; checkpoints count in these samples.
+SAMPLE_RATE = 16000
+
+
+class RunStatus(enum.StrEnum):
+    """Where a transcription run stands. A ``running`` run whose process is gone (no lock
+    holder, see :mod:`annotator.core.runlock`) is an interrupted one; so is ``failed``."""
+
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
 class TagKind(enum.StrEnum):
     """The families of codebook entries a segment can carry."""
 
@@ -88,11 +101,44 @@ class Run:
     language_probability: float
     created_at: str
     finished_at: str | None = None
-    status: str = "running"  # "running" | "done" | "failed"
+    status: RunStatus = RunStatus.RUNNING
     owner: dict[str, Any] = field(default_factory=dict)  # host, pid, started of its process
     heartbeat_at: str | None = None  # last sign of life from that process
     decoded_ms: int | None = None  # audio actually decoded (vs the container's duration)
     warnings: tuple[str, ...] = ()  # e.g. "truncated at 0:16 of 0:59"
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """The decoder's state at the start of one piece of a run (see
+    :mod:`annotator.transcribe.chunks`), stored before any of the piece's segments so that an
+    interrupted run can be decoded again from exactly here and give what an uninterrupted run
+    gives: the same restart point and overlap, the same prompt, the same numbering.
+
+    Positions are stream samples at 16 kHz (exact; milliseconds would lose the sample a
+    restart falls on). ``cut_sample`` is -1 for the first piece (nothing before it).
+    ``context`` is the prompt; ``carry`` holds the (end in seconds, tokens) of segments the
+    engine wrote before this piece that later cuts still look at.
+    """
+
+    piece: int
+    restart_sample: int
+    cut_sample: int
+    first_index: int
+    context: tuple[int, ...] = ()
+    carry: tuple[tuple[float, tuple[int, ...]], ...] = ()
+
+    @property
+    def restart_ms(self) -> int:
+        return self.restart_sample * 1000 // SAMPLE_RATE
+
+    @property
+    def cut_ms(self) -> int:
+        return -1 if self.cut_sample < 0 else self.cut_sample * 1000 // SAMPLE_RATE
+
+
+#: Where a run starts: the first piece, from the first sample, with nothing before it.
+FIRST_CHECKPOINT = Checkpoint(piece=0, restart_sample=0, cut_sample=-1, first_index=0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -142,6 +142,10 @@ MIGRATIONS: list[list[str]] = [
     *(_statements(script) for script in _SHIPPED),
     # 3: which process runs a run, how much audio it decoded, what it warned about, where to
     # resume it from, and speech heard but not written; the path as the user typed it.
+    # A checkpoint is the decoder's state at the start of a piece (see
+    # annotator.transcribe.engine): positions in samples (exact; the _ms columns are for
+    # people), the prompt tokens (``context``) and the (end s, tokens) of segments the engine
+    # wrote that the following pieces still look at (``carry``).
     [
         "ALTER TABLE run ADD COLUMN owner TEXT NOT NULL DEFAULT '{}'",
         "ALTER TABLE run ADD COLUMN heartbeat_at TEXT",
@@ -155,6 +159,9 @@ MIGRATIONS: list[list[str]] = [
             cut_ms INTEGER NOT NULL,
             first_index INTEGER NOT NULL,
             context TEXT NOT NULL,
+            restart_sample INTEGER NOT NULL,
+            cut_sample INTEGER NOT NULL,
+            carry TEXT NOT NULL DEFAULT '[]',
             PRIMARY KEY (run_id, piece)
         )""",
         """CREATE TABLE speech_gap (

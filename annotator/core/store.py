@@ -32,6 +32,7 @@ from annotator.core.model import (
     Media,
     ReviewState,
     Run,
+    RunStatus,
     Segment,
     Speaker,
     StreamInfo,
@@ -188,7 +189,8 @@ class Workspace:
         return Run(
             row["id"], row["media_id"], row["model_id"], row["model_sha256"],
             json.loads(row["engine_versions"]), json.loads(row["options"]), row["language"],
-            row["language_probability"], row["created_at"], row["finished_at"], row["status"],
+            row["language_probability"], row["created_at"], row["finished_at"],
+            RunStatus(row["status"]),
             json.loads(row["owner"]), row["heartbeat_at"], row["decoded_ms"],
             tuple(json.loads(row["warnings"])),
         )

@@ -35,9 +35,10 @@ from typing import Any
 import av
 import numpy as np
 
+from annotator.core.model import SAMPLE_RATE
 from annotator.errors import MediaError
 
-SAMPLE_RATE = 16000
+__all__ = ["SAMPLE_RATE", "Piece", "decode_stream", "pieces", "pieces_after", "quiet_cut"]
 #: Pieces hold about this many seconds; each cut is searched for in the last SEARCH_S of it.
 CHUNK_S = 300
 SEARCH_S = 30
@@ -157,3 +158,35 @@ def pieces(
         held, held_samples = [buffer], len(buffer)
     if held_samples:
         yield Piece(begin, np.concatenate(held))
+
+
+def pieces_after(
+    blocks: Iterable[Audio], *, restart_sample: int, cut_sample: int, chunk_s: float = CHUNK_S,
+    search_s: float = SEARCH_S,
+) -> Iterator[Piece]:
+    """The pieces a whole-stream :func:`pieces` yields from the one starting at
+    ``cut_sample`` on, the first of them preceded by its overlap (the samples from
+    ``restart_sample``), so it starts at ``restart_sample``: what the engine decodes when it
+    resumes a run at a checkpoint.
+
+    The cuts come out where a whole-stream pass puts them, because each cut depends only on
+    the audio from the previous cut on (:func:`quiet_cut` looks at the held buffer, which
+    starts at the previous cut).
+    """
+    overlap: list[Audio] = []
+
+    def tapped() -> Iterator[Audio]:
+        position = 0
+        for block in blocks:
+            start, position = position, position + len(block)
+            low, high = max(start, restart_sample), min(position, cut_sample)
+            if low < high:
+                overlap.append(block[low - start : high - start])
+            yield block
+
+    rest = pieces(tapped(), start_sample=cut_sample, chunk_s=chunk_s, search_s=search_s)
+    first = next(rest, None)
+    if first is None:
+        return
+    yield Piece(restart_sample, np.concatenate([*overlap, first.audio]))
+    yield from rest

@@ -17,18 +17,37 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import ctranslate2
 import numpy as np
+from faster_whisper import WhisperModel
 
-from annotator.core.model import MachineSegment, SuppressedSegment, Word, words_text
+from annotator.core.model import (
+    FIRST_CHECKPOINT,
+    Checkpoint,
+    MachineSegment,
+    SuppressedSegment,
+    Word,
+    words_text,
+)
 from annotator.errors import MediaError, ModelError
 from annotator.transcribe.chunks import (
     CHUNK_S,
     OVERLAP_S,
     SAMPLE_RATE,
+    Piece,
     decode_stream,
     pieces,
+    pieces_after,
 )
 from annotator.transcribe.models import DEFAULT_MODEL, ResolvedModel, resolve_model
+from annotator.transcribe.silence import (
+    CHECK_VAD,
+    MIN_HEARD_SHARE,
+    TOKEN_BUDGET,
+    SilenceAwareWhisper,
+    judge,
+    speech_spans,
+)
 
 
 @dataclass(frozen=True)
@@ -56,9 +75,9 @@ class TranscribeOptions:
     # skip sampled retries on such windows (see silence.py); kept in the workspace, not the
     # draft.
     suppress_silent_hallucinations: bool = True
-    # Seed for CTranslate2's sampler (used only by temperature-fallback retries). CTranslate2
-    # seeds each decoding thread once, on its first sample, so this makes a fresh process
-    # repeat itself; later files in the same process continue the same random stream.
+    # Seed for CTranslate2's sampler (used only by temperature-fallback retries), set afresh
+    # for every piece with a freshly loaded decoder (Engine._fresh_decoder), so a piece's text
+    # does not depend on what the process decoded before it (a resumed run, a batch).
     seed: int = 0
     # Audio is transcribed in pieces of about this many seconds, cut at quiet moments (see
     # chunks.py): bounded memory on long streams, and resumes that skip finished audio.
@@ -78,6 +97,18 @@ class TranscribeOptions:
             "vad_parameters": {"min_silence_duration_ms": self.vad_min_silence_ms},
             **self.extra,
         }
+
+
+@dataclass(frozen=True)
+class StreamEnd:
+    """The last event of a transcription: how much audio the file really decoded to (a file
+    that ends early decodes to less than its container declares)."""
+
+    decoded_ms: int
+
+
+#: What :meth:`Engine.transcribe` yields.
+EngineEvent = MachineSegment | SuppressedSegment | Checkpoint | StreamEnd
 
 
 @dataclass(frozen=True)
@@ -133,10 +164,6 @@ class Engine:
         self.options = options or TranscribeOptions()
         self.model: ResolvedModel = resolve_model(self.options.model)
         self.threads = engine_threads(self.options.cpu_threads, self.model.path)
-        from faster_whisper import WhisperModel
-
-        from annotator.transcribe.silence import SilenceAwareWhisper
-
         model_class = (
             SilenceAwareWhisper if self.options.suppress_silent_hallucinations else WhisperModel
         )
@@ -151,9 +178,8 @@ class Engine:
             raise ModelError(
                 self.model.model_id, f"cannot load from {self.model.path}: {exc}"
             ) from exc
-        import ctranslate2
-
         ctranslate2.set_random_seed(self.options.seed)
+        self._decoder_used = False  # see _fresh_decoder
         self.versions = engine_versions()
 
     def provenance_options(self) -> dict[str, Any]:
@@ -161,8 +187,6 @@ class Engine:
         opts["model_path"] = str(self.model.path)
         opts["cpu_threads_used"] = self.threads
         if self.options.suppress_silent_hallucinations:
-            from annotator.transcribe.silence import CHECK_VAD, MIN_HEARD_SHARE, TOKEN_BUDGET
-
             opts["silence_check"] = {
                 "vad": CHECK_VAD if self.options.vad_filter else None,
                 "min_heard_share": MIN_HEARD_SHARE, "token_budget": TOKEN_BUDGET,
@@ -170,22 +194,34 @@ class Engine:
         return opts
 
     def transcribe(
-        self, path: Path, start_ms: int = 0
-    ) -> tuple[EngineInfo, Iterator[MachineSegment | SuppressedSegment]]:
-        """Start transcribing ``path`` from ``start_ms`` (a resumed run starts where its
-        stored segments end); returns the info and a lazy segment iterator.
+        self, path: Path, resume: Checkpoint | None = None, language: str | None = None
+    ) -> tuple[EngineInfo, Iterator[EngineEvent]]:
+        """Start transcribing ``path``, from its beginning or from a ``resume`` checkpoint a
+        run stored earlier (``language``: the one that run found); returns the info and a
+        lazy iterator of events: a :class:`Checkpoint` at the start of every piece, before
+        its segments, then the piece's segments, and a final :class:`StreamEnd`.
 
         The audio is decoded as a stream and transcribed in pieces (:mod:`.chunks`); the
         first piece is decoded and started here, so a file that cannot be decoded fails now.
-        The language found in the first piece is kept for the rest.
+        The language found in the first piece is kept for the rest. Decoding from a
+        checkpoint gives what the uninterrupted run gave from there: the same audio, the same
+        prompt and the same carried state, with a decoder seeded afresh for every piece
+        (:meth:`_fresh_decoder`).
         """
-        stream = pieces(decode_stream(path), start_sample=start_ms * SAMPLE_RATE // 1000,
-                        chunk_s=self.options.chunk_s)
+        start = resume if resume is not None and resume.piece > 0 else FIRST_CHECKPOINT
+        blocks = decode_stream(path)
+        stream = (
+            pieces(blocks, chunk_s=self.options.chunk_s) if start.piece == 0 else
+            pieces_after(blocks, restart_sample=start.restart_sample,
+                         cut_sample=start.cut_sample, chunk_s=self.options.chunk_s)
+        )
+        wanted = self.options.language if start.piece == 0 else language
         try:
             first = next(stream, None)
-            if first is None:  # no audio (left) to transcribe
-                return EngineInfo(self.options.language or "", 0.0, {}), iter(())
-            segments, info = self._start(first.audio, self.options.language)
+            if first is None:  # no audio at all
+                return EngineInfo(self.options.language or "", 0.0, {}), iter([StreamEnd(0)])
+            self._fresh_decoder()
+            segments, info = self._start(first.audio, wanted, list(start.context))
         except MediaError:
             raise
         except Exception as exc:  # PyAV and the engine raise many types for bad input
@@ -196,7 +232,28 @@ class Engine:
         }
         engine_info = EngineInfo(info.language, float(info.language_probability), used)
         threshold = info.transcription_options.no_speech_threshold
-        return engine_info, self._stream(path, first, segments, stream, info.language, threshold)
+        return engine_info, self._stream(
+            path, start, first, segments, stream, info.language, threshold
+        )
+
+    def _fresh_decoder(self) -> None:
+        """Seed CTranslate2's sampler and, if the decoder has been used, load it again.
+
+        Sampled retries (temperature fallback) draw from a generator CTranslate2 seeds once
+        per decoding thread, on its first draw, so ``set_random_seed`` alone does not reset
+        a decoder that has sampled before, and a piece's text would depend on everything the
+        process decoded earlier. Measured (CTranslate2 4.8.5, tiny.en): after
+        ``set_random_seed(0)`` twice, two sampled decodes of the same window differ; with a
+        freshly loaded decoder after each seeding they are identical. Loading tiny.en again
+        takes about 0.2 s, once per piece after a process's first.
+        """
+        ctranslate2.set_random_seed(self.options.seed)
+        if self._decoder_used:
+            self._whisper.model = ctranslate2.models.Whisper(
+                str(self.model.path), device="cpu", compute_type=self.options.compute_type,
+                intra_threads=self.threads,
+            )
+        self._decoder_used = True
 
     def _start(
         self, audio: Any, language: str | None, context: list[int] | None = None
@@ -210,31 +267,39 @@ class Engine:
         return segments, info
 
     def _stream(
-        self, path: Path, first: Any, segments: Any, rest: Iterator[Any], language: str,
-        threshold: float,
-    ) -> Iterator[MachineSegment | SuppressedSegment]:
-        """Segments of every piece, with times from the start of the file and one index
+        self, path: Path, start: Checkpoint, first: Piece, segments: Any, rest: Iterator[Piece],
+        language: str, threshold: float,
+    ) -> Iterator[EngineEvent]:
+        """Events of every piece, with times from the start of the file and one index
         sequence; errors name the file.
 
         Every piece after the first is decoded together with the last ``overlap_s`` seconds
         before its cut, prompted with the tokens the engine wrote before that overlap, so it
         goes on as if the audio had not been cut (see :mod:`.chunks`); what the overlap
-        yields again is dropped (:func:`after_cut`).
+        yields again is dropped (:func:`after_cut`). Each piece starts with its
+        :class:`Checkpoint`: everything needed to decode it again the same way.
         """
-        from annotator.transcribe.silence import speech_spans
-
         check = self.options.suppress_silent_hallucinations
         vad_check = check and self.options.vad_filter
         overlap = int(self.options.overlap_s * SAMPLE_RATE)
-        index, audio, offset, cut_ms = 0, first.audio, first.start_sample, -1
-        written: list[tuple[float, list[int]]] = []  # (end in s, tokens) of engine segments
+        piece_no, index, audio = start.piece, start.first_index, first.audio
+        offset, cut = first.start_sample, start.cut_sample
+        # (end in s, tokens) of engine segments that later cuts look at
+        written: list[tuple[float, list[int]]] = [(e, list(t)) for e, t in start.carry]
+        context = list(start.context)
         try:
             while True:
+                yield Checkpoint(
+                    piece_no, offset, cut, index, tuple(context),
+                    tuple((e, tuple(t)) for e, t in written),
+                )
+                end_sample = offset + len(audio)
                 spans = speech_spans(audio) if vad_check else None
                 converted = convert_segments(
                     _tap(segments, written, offset / SAMPLE_RATE), threshold if check else None,
                     spans, offset_s=offset / SAMPLE_RATE,
                 )
+                cut_ms = -1 if cut < 0 else cut * 1000 // SAMPLE_RATE
                 for seg in after_cut(converted, cut_ms):
                     if not isinstance(seg, SuppressedSegment):
                         seg = replace(seg, index=index)
@@ -242,6 +307,7 @@ class Engine:
                     yield seg
                 piece = next(rest, None)
                 if piece is None:
+                    yield StreamEnd(end_sample * 1000 // SAMPLE_RATE)
                     return
                 restart = _restart(written, piece.start_sample, overlap, offset)
                 # Let go of the finished piece (its audio, features and VAD state) before the
@@ -249,11 +315,12 @@ class Engine:
                 segments = spans = None
                 del converted
                 tail = audio[restart - offset :]
-                offset, cut_ms = restart, piece.start_ms
-                context = _context(written, offset / SAMPLE_RATE)
+                offset, cut, piece_no = restart, piece.start_sample, piece_no + 1
+                context = _context(written, offset / SAMPLE_RATE) or []
                 written = [w for w in written if w[0] > offset / SAMPLE_RATE]
                 audio = np.concatenate([tail, piece.audio])
                 del tail, piece
+                self._fresh_decoder()
                 segments, _info = self._start(audio, language, context)
         except MediaError:
             raise
@@ -322,8 +389,6 @@ def convert_segments(
     finds silent (``spans``: where a VAD hears speech in the piece) come out as
     :class:`SuppressedSegment`; draft indices stay contiguous (from 0 in each piece; the
     engine numbers them across pieces)."""
-    from annotator.transcribe.silence import judge
-
     offset_ms = to_ms(offset_s)
     index = 0
     for seg in segments:

@@ -1,30 +1,55 @@
-"""The batch stage: probe a file, skip it if already done, stream its segments into the workspace.
+"""The batch stage: probe a file, decide what to do with it, stream its segments into the workspace.
 
-Robustness rules, because a batch of long livestreams can run for hours:
+Robustness rules, because a batch of long livestreams can run for hours and its records may
+become evidence:
 
 - one file's failure never stops the batch; each result says what happened and why;
-- every segment is committed as it arrives, and a run is only marked ``done`` at the end, so a
-  crash loses at most the segment in progress: the next start resumes the interrupted run,
-  keeping its segments and any review work done on them;
+- one process at a time works on a media file in a workspace (:mod:`annotator.core.runlock`);
+  a second one says who holds it, or waits with ``wait``;
+- every segment is committed as it arrives, and every piece's decoder state before its first
+  segment (:class:`~annotator.core.model.Checkpoint`); a run is only marked ``done`` at the
+  end. The next start **resumes** an interrupted run by decoding again from its last
+  checkpoint, so the result is the transcript an uninterrupted run gives (see
+  :class:`_Writer` for what happens to stored segments the new decode reaches);
+- a file whose audio ends before its container says is stored with a warning
+  (:func:`annotator.core.runs.truncation_warning`), never reported complete;
 - a file already transcribed (same SHA-256) is skipped unless ``force``; ``force`` never
   replaces a review layer that holds human work.
+
+What to do with a file is decided by :func:`plan` from what the workspace holds, without the
+engine; :func:`transcribe_file` carries the plan out.
 """
 
 from __future__ import annotations
 
+import contextlib
+import enum
 import json
+import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
+from annotator.core import runs
 from annotator.core.document import held_back
 from annotator.core.media import Probe, probe
-from annotator.core.model import Media, Run, Segment, SuppressedSegment
+from annotator.core.model import (
+    FIRST_CHECKPOINT,
+    Checkpoint,
+    DraftSegment,
+    MachineSegment,
+    Media,
+    Run,
+    RunStatus,
+    Segment,
+    SuppressedSegment,
+)
+from annotator.core.runlock import media_lock
 from annotator.core.store import Workspace
 from annotator.errors import AnnotatorError, MediaError, ModelError, NotFoundError, UsageError
-from annotator.transcribe.engine import Engine, TranscribeOptions
+from annotator.transcribe.engine import Engine, EngineEvent, StreamEnd, TranscribeOptions
 
 Status = Literal["done", "skipped", "failed"]
 
@@ -38,10 +63,13 @@ class FileResult:
     media: Media | None = None
     segments: int = 0
     held_back: int = 0  # machine segments suppressed as probable hallucinations
-    audio_ms: int = 0
+    audio_ms: int = 0  # what the container declares
+    decoded_ms: int | None = None  # what its audio decoded to (None: not transcribed now)
     seconds: float = 0.0
     error: str | None = None
     note: str | None = None  # why a file was skipped
+    warnings: list[str] = field(default_factory=list)  # the run's (e.g. truncated)
+    truncated: bool = False
     exports: list[Path] = field(default_factory=list)
 
 
@@ -50,6 +78,7 @@ class Progress(Protocol):
 
     def file_started(self, path: Path, duration_ms: int) -> None: ...
     def advanced(self, path: Path, position_ms: int) -> None: ...
+    def waiting(self, path: Path, holder: dict[str, Any]) -> None: ...
     def file_finished(self, result: FileResult) -> None: ...
 
 
@@ -58,6 +87,9 @@ class NullProgress:
         pass
 
     def advanced(self, path: Path, position_ms: int) -> None:
+        pass
+
+    def waiting(self, path: Path, holder: dict[str, Any]) -> None:
         pass
 
     def file_finished(self, result: FileResult) -> None:
@@ -72,6 +104,89 @@ def needs_transcription(ws: Workspace, media_id: int) -> bool:
     return ws.current_run(media_id) is None
 
 
+# -- the plan ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MediaState:
+    """What the workspace holds for one media file, read (under its lock) before deciding."""
+
+    done: Run | None  # the latest finished run
+    partial: Run | None  # a run left unfinished after it (crash, kill, cancel, full disk)
+    checkpoint: Checkpoint | None  # the partial run's last stored piece start
+    human_work: int  # audit entries (human actions) for the media
+
+    @classmethod
+    def read(cls, ws: Workspace, media_id: int) -> MediaState:
+        partial = ws.unfinished_run(media_id)
+        return cls(
+            ws.current_run(media_id), partial,
+            runs.last_checkpoint(ws, partial.id) if partial is not None else None,
+            ws.human_work_count(media_id),
+        )
+
+
+class Action(enum.StrEnum):
+    SKIP = "skip"  # already transcribed
+    REFUSE = "refuse"  # doing it would lose human work
+    RESUME = "resume"  # go on with the interrupted run
+    NEW = "new"  # a new run
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What :func:`transcribe_file` will do with one file, and why."""
+
+    action: Action
+    reason: str = ""
+    run: Run | None = None  # the run to resume
+    start: Checkpoint = FIRST_CHECKPOINT  # where a resumed run is decoded again from
+    replace_layer: bool = False  # a forced re-run replaces the unreviewed review layer
+
+
+def plan(state: MediaState, *, resumable: bool, force: bool) -> Plan:
+    """Decide, from what the workspace holds, what to do with a file.
+
+    ``resumable``: the interrupted run (if any) was made with the engine's model bytes and
+    options, so decoding it again from its checkpoint gives what it would have given.
+    An interrupted run of other settings is discarded, unless people already worked on it,
+    in which case this refuses rather than delete their work.
+    """
+    done, partial, work = state.done, state.partial, state.human_work
+    if done is not None and not force:
+        return Plan(Action.SKIP, f"already transcribed with {done.model_id}", run=done)
+    if done is not None and work:
+        return Plan(
+            Action.REFUSE,
+            f"already reviewed ({work} recorded human changes); --force will not replace "
+            "reviewed work",
+        )
+    if partial is not None and done is None:
+        if resumable:
+            return Plan(Action.RESUME, "interrupted", run=partial,
+                        start=state.checkpoint or FIRST_CHECKPOINT)
+        if work:
+            return Plan(
+                Action.REFUSE,
+                f"an interrupted transcription with {work} human changes exists (model "
+                f"{partial.model_id}); resume it with that model",
+            )
+    return Plan(Action.NEW, replace_layer=done is not None)
+
+
+# -- carrying it out -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What :func:`transcribe_file` did."""
+
+    media: Media
+    plan: Plan
+    added: int  # segments stored (or replaced) by this call
+    run: Run | None  # the run the media's transcript now comes from
+
+
 def transcribe_probed(
     ws: Workspace,
     engine: Engine,
@@ -82,79 +197,164 @@ def transcribe_probed(
     should_stop: Callable[[], bool] | None = None,
 ) -> tuple[Media, int]:
     """Transcribe one probed file into the workspace; returns the media and how many segments
-    this call added.
+    this call added (see :func:`transcribe_file`)."""
+    outcome = transcribe_file(
+        ws, engine, info, force=force, on_segment=on_segment, should_stop=should_stop
+    )
+    return outcome.media, outcome.added
 
-    An interrupted run (crash, cancel) of the same model is **resumed**: its segments, and any
-    review work done on them while it ran, are kept, and only segments after the last stored
-    one are added. An interrupted run of another model is discarded, unless people already
-    worked on it, in which case this refuses rather than delete their work.
+
+def transcribe_file(
+    ws: Workspace,
+    engine: Engine,
+    info: Probe,
+    *,
+    force: bool = False,
+    wait: bool = False,
+    on_wait: Callable[[dict[str, Any]], None] | None = None,
+    on_segment: Callable[[Segment], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Outcome:
+    """Register one probed file, take its lock (:func:`~annotator.core.runlock.media_lock`:
+    raises :class:`~annotator.core.runlock.MediaBusyError` if another process holds it,
+    unless ``wait``), decide (:func:`plan`) and carry the plan out.
+
+    An interrupted run of the same settings is **resumed**: decoded again from its last
+    checkpoint, keeping the segments the new decode reproduces (and any review work done on
+    them), so the result is what an uninterrupted run gives.
     """
     media = ws.add_media(str(info.path), info.sha256, info.size, info.duration_ms, info.streams)
-    current = ws.current_run(media.id)
-    if current is not None and not force:
-        return media, 0
-    work = ws.human_work_count(media.id)
-    if current is not None and work:
-        raise MediaError(
-            info.path,
-            f"already reviewed ({work} recorded human changes); --force will not replace "
-            "reviewed work",
-        )
-    partial = ws.unfinished_run(media.id)
-    resume_after_ms = -1
-    if partial is not None and current is None and _same_settings(partial, engine):
-        run = partial
-        kept = ws.drafts(run.id)
-        resume_after_ms = max((d.end_ms for d in kept), default=-1)
-        next_index = len(kept)
-        ws.reopen_run(run.id)
-        # Only the audio after the stored segments is transcribed again.
-        engine_info, segments = engine.transcribe(info.path, start_ms=max(resume_after_ms, 0))
-    else:
-        if partial is not None and current is None and work:
-            raise MediaError(
-                info.path,
-                f"an interrupted transcription with {work} human changes exists (model "
-                f"{partial.model_id}); resume it with that model",
+    owner = runs.owner_record()
+    with media_lock(ws.path, info.sha256, info.path, owner, wait=wait, on_wait=on_wait):
+        state = MediaState.read(ws, media.id)
+        resumable = state.partial is not None and _same_settings(state.partial, engine)
+        decided = plan(state, resumable=resumable, force=force)
+        if decided.action is Action.SKIP:
+            return Outcome(media, decided, 0, state.done)
+        if decided.action is Action.REFUSE:
+            raise MediaError(info.path, decided.reason)
+        if decided.action is Action.RESUME and decided.run is not None:
+            run = decided.run
+            runs.claim(ws, run.id, owner)
+            _info, events = engine.transcribe(info.path, decided.start, run.language)
+            first = decided.start.first_index
+            stored = {d.index: d for d in ws.drafts(run.id) if d.index >= first}
+        else:
+            ws.discard_unfinished_runs(media.id)
+            engine_info, events = engine.transcribe(info.path)
+            run = ws.start_run(
+                media.id, engine.model.model_id, engine.model.sha256, engine.versions,
+                {**engine.provenance_options(), **engine_info.options},
             )
-        ws.discard_unfinished_runs(media.id)
-        engine_info, segments = engine.transcribe(info.path)
-        run = ws.start_run(
-            media.id, engine.model.model_id, engine.model.sha256, engine.versions,
-            {**engine.provenance_options(), **engine_info.options},
+            ws.set_run_language(run.id, engine_info.language, engine_info.language_probability)
+            runs.claim(ws, run.id, owner)
+            stored = {}
+        writer = _Writer(ws, run, stored, decided.replace_layer, on_segment)
+        decoded_ms = writer.consume(events, should_stop, info.path)
+        warning = runs.truncation_warning(info.duration_ms, decoded_ms)
+        runs.finish(
+            ws, run.id, RunStatus.DONE, decoded_ms=decoded_ms,
+            warnings=[*writer.warnings, *([warning] if warning else [])],
         )
-        ws.set_run_language(run.id, engine_info.language, engine_info.language_probability)
-        next_index = 0
-    replace = current is not None  # a forced re-run replaces an unreviewed review layer
-    count = 0
-    try:
-        for seg in segments:
-            if should_stop is not None and should_stop():
-                raise Cancelled(f"{info.path}: transcription cancelled")
-            if isinstance(seg, SuppressedSegment):
-                ws.add_suppressed(run.id, seg)
-                continue
-            if (seg.start_ms + seg.end_ms) // 2 <= resume_after_ms:
-                continue  # stored before the interruption
-            if replace:
+        return Outcome(media, decided, writer.added, ws.run(run.id))
+
+
+class _Writer:
+    """Stores what the engine yields for one run, resumed or new.
+
+    When a resumed run is decoded again from its checkpoint, the segments it had stored from
+    there on (``stored``, by index) meet the new decode's segments of the same index:
+
+    - the same times, text and words (what a deterministic decode gives): kept as they are,
+      with any review work on them;
+    - different, and nobody worked on the stored one (:func:`annotator.core.runs.untouched`):
+      replaced by the new one, so the draft is what an uninterrupted run writes;
+    - different, and a reviewer worked on it: the reviewer's segment is kept and the new text
+      goes into a run warning (review work is never lost; the difference is never silent).
+
+    Stored segments the new decode does not reach are dropped (nobody worked on them) or
+    kept with a warning, by the same rule. Held-back segments are kept as stored (the same
+    one decoded again is stored once).
+    """
+
+    def __init__(
+        self, ws: Workspace, run: Run, stored: dict[int, DraftSegment], replace_layer: bool,
+        on_segment: Callable[[Segment], None] | None,
+    ) -> None:
+        self.ws, self.run, self.stored = ws, run, stored
+        self.replace_layer = replace_layer
+        self.on_segment = on_segment
+        self.added = 0
+        self.warnings: list[str] = []
+
+    def consume(
+        self, events: Iterator[EngineEvent], should_stop: Callable[[], bool] | None,
+        path: Path,
+    ) -> int | None:
+        """Store every event; return the audio decoded (ms). On any error or interruption
+        the run is marked failed (resumable) and the error goes on."""
+        decoded_ms: int | None = None
+        try:
+            for event in events:
+                if should_stop is not None and should_stop():
+                    raise Cancelled(f"{path}: transcription cancelled")
+                if isinstance(event, Checkpoint):
+                    runs.save_checkpoint(self.ws, self.run.id, event)
+                elif isinstance(event, SuppressedSegment):
+                    self.ws.add_suppressed(self.run.id, event)
+                elif isinstance(event, StreamEnd):
+                    decoded_ms = event.decoded_ms
+                else:
+                    self.put(event)
+            self.leftovers()
+        except BaseException:
+            # A full disk may refuse this too: the run then stays "running" with no process
+            # holding its lock, which reads as interrupted all the same.
+            with contextlib.suppress(sqlite3.Error):
+                runs.finish(self.ws, self.run.id, RunStatus.FAILED, warnings=self.warnings)
+            raise
+        if self.replace_layer:
+            self.ws.clear_review_layer(self.run.media_id)  # a silent file: empty is the truth
+        return decoded_ms
+
+    def put(self, seg: MachineSegment) -> None:
+        old = self.stored.pop(seg.index, None)
+        if old is not None:
+            if runs.same_machine_output(old, seg):
+                return
+            if not runs.untouched(self.ws, old):
+                self.warnings.append(
+                    f"resumed run: segment {seg.index + 1} ({_clock(old.start_ms)}) was "
+                    f"reviewed before the interruption and decodes differently now "
+                    f"({seg.text!r}); the reviewed segment is kept"
+                )
+                return
+        with self.ws.transaction():
+            if old is not None:
+                runs.drop_draft(self.ws, old.id)
+            if self.replace_layer:
                 # Only now that decoding works: drop the unreviewed layer of a forced re-run.
-                ws.clear_review_layer(media.id)
-                replace = False
-            stored = ws.add_draft(
-                run, next_index, seg.start_ms, seg.end_ms, seg.text, seg.words,
-                seg.avg_logprob, seg.no_speech_prob, seg.compression_ratio,
-            )
-            next_index += 1
-            count += 1
-            if on_segment is not None:
-                on_segment(stored)
-    except BaseException:
-        ws.finish_run(run.id, "failed")
-        raise
-    if replace:
-        ws.clear_review_layer(media.id)  # a silent file: the new (empty) run is the truth
-    ws.finish_run(run.id, "done")
-    return media, count
+                self.ws.clear_review_layer(self.run.media_id)
+                self.replace_layer = False
+            stored = runs.store_draft(self.ws, self.run, seg.index, seg)
+        self.added += 1
+        if self.on_segment is not None:
+            self.on_segment(stored)
+
+    def leftovers(self) -> None:
+        for old in sorted(self.stored.values(), key=lambda d: d.index):
+            if runs.untouched(self.ws, old):
+                runs.drop_draft(self.ws, old.id)
+            else:
+                self.warnings.append(
+                    f"resumed run: segment {old.index + 1} ({_clock(old.start_ms)}) was "
+                    "reviewed before the interruption and is not in the new decode; it is kept"
+                )
+        self.stored = {}
+
+
+def _clock(ms: int) -> str:
+    return runs.clock(ms)
 
 
 def run_batch(
@@ -163,11 +363,13 @@ def run_batch(
     options: TranscribeOptions,
     *,
     force: bool = False,
+    wait: bool = False,
     progress: Progress | None = None,
     after_file: Callable[[FileResult], None] | None = None,
     engine_factory: Callable[[TranscribeOptions], Engine] = Engine,
 ) -> list[FileResult]:
-    """Transcribe many files; the model is loaded only if some file needs it."""
+    """Transcribe many files; the model is loaded only if some file needs it. ``wait``:
+    wait for another process transcribing the same file instead of failing it."""
     sink: Progress = progress or NullProgress()
     engine: Engine | None = None
     results: list[FileResult] = []
@@ -179,13 +381,7 @@ def run_batch(
             result.audio_ms = info.duration_ms
             known = _known_done(ws, info.sha256)
             if known is not None and not force:
-                media, done = known
-                result.status, result.media = "skipped", media
-                model = done.model_id
-                asked = "" if model == options.model else f", not {options.model}"
-                result.note = f"already transcribed with {model}{asked} (--force redoes it)"
-                result.segments = ws.segment_counts(media.id)[0]
-                result.held_back = len(held_back(ws, media.id))
+                _skipped(result, ws, *known, options)
             else:
                 if engine is None:
                     engine = engine_factory(options)
@@ -194,10 +390,22 @@ def run_batch(
                 def on_segment(seg: Segment, _path: Path = path) -> None:
                     sink.advanced(_path, seg.end_ms)
 
-                media, _ = transcribe_probed(ws, engine, info, force=force, on_segment=on_segment)
-                result.status, result.media = "done", media
-                result.segments = ws.segment_counts(media.id)[0]
-                result.held_back = len(held_back(ws, media.id))
+                def on_wait(holder: dict[str, Any], _path: Path = path) -> None:
+                    sink.waiting(_path, holder)
+
+                outcome = transcribe_file(
+                    ws, engine, info, force=force, wait=wait, on_wait=on_wait,
+                    on_segment=on_segment,
+                )
+                if outcome.plan.action is Action.SKIP and outcome.run is not None:
+                    _skipped(result, ws, outcome.media, outcome.run, options)
+                else:
+                    result.status, result.media = "done", outcome.media
+                    result.segments = ws.segment_counts(outcome.media.id)[0]
+                    result.held_back = len(held_back(ws, outcome.media.id))
+                    if outcome.run is not None:
+                        _run_notes(result, outcome.run, outcome.media)
+                        result.decoded_ms = outcome.run.decoded_ms
         except AnnotatorError as exc:
             if isinstance(exc, Cancelled | ModelError | UsageError):
                 raise  # not about this file: the whole batch cannot go on
@@ -211,6 +419,23 @@ def run_batch(
         sink.file_finished(result)
         results.append(result)
     return results
+
+
+def _skipped(
+    result: FileResult, ws: Workspace, media: Media, done: Run, options: TranscribeOptions
+) -> None:
+    result.status, result.media = "skipped", media
+    model = done.model_id
+    asked = "" if model == options.model else f", not {options.model}"
+    result.note = f"already transcribed with {model}{asked} (--force redoes it)"
+    result.segments = ws.segment_counts(media.id)[0]
+    result.held_back = len(held_back(ws, media.id))
+    _run_notes(result, done, media)
+
+
+def _run_notes(result: FileResult, run: Run, media: Media) -> None:
+    result.warnings = list(run.warnings)
+    result.truncated = runs.truncated(run, media.duration_ms)
 
 
 def _same_settings(run: Run, engine: Engine) -> bool:

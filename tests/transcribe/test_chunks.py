@@ -10,9 +10,15 @@ import pytest
 from faster_whisper import decode_audio
 
 from annotator.core.media import probe
-from annotator.core.model import SuppressedSegment
+from annotator.core.model import MachineSegment
 from annotator.errors import MediaError
-from annotator.transcribe.chunks import SAMPLE_RATE, decode_stream, pieces, quiet_cut
+from annotator.transcribe.chunks import (
+    SAMPLE_RATE,
+    decode_stream,
+    pieces,
+    pieces_after,
+    quiet_cut,
+)
 from annotator.transcribe.engine import Engine, TranscribeOptions
 
 from support import DEMO, demo_truth, normalise, shared_file, wer
@@ -47,6 +53,21 @@ def test_pieces_skip_what_comes_before_the_start() -> None:
     assert rest[0].start_sample == start
     assert np.array_equal(np.concatenate([p.audio for p in rest]), whole[start:])
     assert list(pieces(decode_stream(DEMO), start_sample=len(whole) + 10)) == []
+
+
+def test_pieces_after_a_checkpoint_are_the_whole_stream_pieces() -> None:
+    """Resuming at a cut gives the pieces a whole pass gives from there on, the first one
+    preceded by its overlap: a resumed run decodes the same audio as an uninterrupted one."""
+    whole = np.concatenate(list(decode_stream(DEMO)))
+    cut = list(pieces(decode_stream(DEMO), chunk_s=15, search_s=4))
+    assert len(cut) >= 3
+    restart = cut[2].start_sample - 5 * SAMPLE_RATE - 123
+    resumed = list(pieces_after(decode_stream(DEMO), restart_sample=restart,
+                                cut_sample=cut[2].start_sample, chunk_s=15, search_s=4))
+    assert resumed[0].start_sample == restart
+    assert np.array_equal(resumed[0].audio, whole[restart : cut[3].start_sample])
+    assert [p.start_sample for p in resumed[1:]] == [p.start_sample for p in cut[3:]]
+    assert all(np.array_equal(a.audio, b.audio) for a, b in zip(resumed[1:], cut[3:], strict=True))
 
 
 def test_quiet_cut_lands_in_the_quiet_stretch() -> None:
@@ -90,7 +111,7 @@ def test_engine_in_short_pieces_keeps_the_words_and_timings() -> None:
     times from the start of the file."""
     engine = Engine(TranscribeOptions(chunk_s=10))
     _info, segments = engine.transcribe(DEMO)
-    kept = [s for s in segments if not isinstance(s, SuppressedSegment)]
+    kept = [s for s in segments if type(s) is MachineSegment]
     reference = " ".join(r["text"] for r in demo_truth())
     assert wer(reference, " ".join(s.text for s in kept)) <= 0.04
     assert [s.index for s in kept] == list(range(len(kept)))
@@ -125,7 +146,7 @@ def test_cuts_do_not_change_the_transcript(tmp_path: Path) -> None:
     stream = _tiled_demo(tmp_path, 6)
     engine = Engine(TranscribeOptions(chunk_s=150))
     _info, segments = engine.transcribe(stream)
-    kept = [s for s in segments if not isinstance(s, SuppressedSegment)]
+    kept = [s for s in segments if type(s) is MachineSegment]
     assert len(list(pieces(decode_stream(stream), chunk_s=150))) == 3
     truth = demo_truth()
     length = probe(DEMO).duration_ms

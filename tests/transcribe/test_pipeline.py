@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from annotator.core import runs
 from annotator.core.document import load_transcript
 from annotator.core.media import Probe, probe
-from annotator.core.model import ReviewState
+from annotator.core.model import FIRST_CHECKPOINT, Checkpoint, ReviewState, Run, RunStatus
 from annotator.core.session import ReviewSession
 from annotator.core.store import Workspace
 from annotator.errors import MediaError
 from annotator.transcribe.engine import Engine, TranscribeOptions
-from annotator.transcribe.pipeline import run_batch, transcribe_probed
+from annotator.transcribe.pipeline import (
+    Action,
+    MediaState,
+    plan,
+    run_batch,
+    transcribe_probed,
+)
 
-from support import normalise, shared_file
+from support import DEMO, shared_file
 
 
 @pytest.fixture(scope="module")
@@ -112,31 +120,102 @@ def test_interrupted_run_is_resumed_keeping_review_work(tmp_path: Path, engine: 
         assert segments[1].start_ms >= first.end_ms - 1
 
 
-def test_resume_transcribes_only_the_audio_after_the_stored_segments(
+def test_resume_decodes_again_from_the_last_checkpoint(
     tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A 4-hour stream interrupted at hour 3 must not be transcribed again from the start:
-    the engine is asked for the audio after the last stored segment, and the result is the
-    same transcript as an uninterrupted run."""
+    """The engine is asked to start from the run's last stored checkpoint (jfk.flac is one
+    piece: its start), with the language the run found, and the result is exactly the clean
+    run's (times, text and words). Long runs: test_resume.py."""
     info = probe(shared_file("jfk.flac"))
     with Workspace(tmp_path / "whole.db") as ws:
         transcribe_probed(ws, engine, info)
-        whole = normalise(" ".join(s.text for s in ws.segments(ws.media_by_sha(info.sha256).id)))
-    asked: list[int] = []
+        whole = [(d.start_ms, d.end_ms, d.text, d.words) for d in ws.drafts(1)]
+    asked: list[tuple[Checkpoint | None, str | None]] = []
     original = engine.transcribe
 
-    def spy(path: Path, start_ms: int = 0) -> Any:
-        asked.append(start_ms)
-        return original(path, start_ms)
+    def spy(path: Path, resume: Checkpoint | None = None, language: str | None = None) -> Any:
+        asked.append((resume, language))
+        return original(path, resume, language)
 
     monkeypatch.setattr(engine, "transcribe", spy)
     with Workspace(tmp_path / "w.db") as ws:
         _interrupt_after_first_segment(ws, engine, info)
         media = ws.media_by_sha(info.sha256)
-        (first,) = ws.segments(media.id)
+        (run,) = ws.runs(media.id)
+        assert runs.last_checkpoint(ws, run.id) == FIRST_CHECKPOINT
         transcribe_probed(ws, engine, info)
-        assert asked == [0, first.end_ms]
-        assert normalise(" ".join(s.text for s in ws.segments(media.id))) == whole
+        assert asked == [(None, None), (FIRST_CHECKPOINT, "en")]
+        assert [(d.start_ms, d.end_ms, d.text, d.words) for d in ws.drafts(run.id)] == whole
+
+
+def _interrupt_after(ws: Workspace, engine: Engine, info: Probe, count: int) -> None:
+    seen: list[object] = []
+
+    def stop(seg: object) -> None:
+        seen.append(seg)
+        if len(seen) == count:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        transcribe_probed(ws, engine, info, on_segment=stop)
+
+
+def test_resume_replaces_a_stored_segment_it_decodes_differently_unless_reviewed(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """If a stored segment and the new decode of it differ (a decoder that is not
+    deterministic, a damaged row), the unreviewed one is replaced by the new decode and the
+    reviewed one is kept, with a run warning carrying the new text."""
+    info = probe(DEMO)
+    with Workspace(tmp_path / "w.db") as ws:
+        _interrupt_after(ws, engine, info, 4)
+        media = ws.media_by_sha(info.sha256)
+        (run,) = ws.runs(media.id)
+        # Segment 2 as a different decode would have stored it; nobody reviewed it.
+        ws.conn.execute("UPDATE draft_segment SET text='not what was said' WHERE idx=1")
+        ws.conn.execute(
+            "UPDATE segment SET machine_text='not what was said' WHERE draft_id ="
+            " (SELECT id FROM draft_segment WHERE idx=1)"
+        )
+        # Segment 3 likewise, but a reviewer corrected it.
+        ws.conn.execute("UPDATE draft_segment SET text='also different' WHERE idx=2")
+        third = next(s for s in ws.segments(media.id) if s.draft_id == ws.drafts(run.id)[2].id)
+        ws.update_segment(replace(third, machine_text="also different"))
+        ReviewSession(ws, media.id, "ana").set_text(third.id, "what ana heard")
+        transcribe_probed(ws, engine, info)
+        done = ws.run(run.id)
+        drafts = ws.drafts(run.id)
+        assert done.status == RunStatus.DONE and len(drafts) == 23
+        assert drafts[1].text == "I am not rolling it down."
+        assert drafts[2].text == "also different"
+        assert ws.segment(third.id).human_text == "what ana heard"
+        (warning,) = done.warnings
+        assert "segment 3 (0:05)" in warning and "Why did you stop me?" in warning
+        assert "reviewed segment is kept" in warning
+
+
+def test_plan_decides_without_the_engine() -> None:
+    """skip / refuse / resume / new, from what the workspace holds."""
+    run = Run(1, 1, "tiny.en", "0" * 64, {}, {}, "en", 1.0, "t0", status=RunStatus.DONE)
+    partial = Run(2, 1, "tiny.en", "0" * 64, {}, {}, "en", 1.0, "t1",
+                  status=RunStatus.FAILED)
+    cp = Checkpoint(piece=2, restart_sample=100, cut_sample=200, first_index=7)
+    none = MediaState(None, None, None, 0)
+    assert plan(none, resumable=False, force=False).action is Action.NEW
+    assert plan(MediaState(run, None, None, 0), resumable=False, force=False).action is (
+        Action.SKIP)
+    forced = plan(MediaState(run, None, None, 0), resumable=False, force=True)
+    assert forced.action is Action.NEW and forced.replace_layer
+    refused = plan(MediaState(run, None, None, 3), resumable=False, force=True)
+    assert refused.action is Action.REFUSE and "3 recorded human changes" in refused.reason
+    resumed = plan(MediaState(None, partial, cp, 5), resumable=True, force=False)
+    assert (resumed.action, resumed.run, resumed.start) == (Action.RESUME, partial, cp)
+    legacy = plan(MediaState(None, partial, None, 0), resumable=True, force=True)
+    assert legacy.action is Action.RESUME and legacy.start == FIRST_CHECKPOINT
+    other = plan(MediaState(None, partial, cp, 0), resumable=False, force=False)
+    assert other.action is Action.NEW and not other.replace_layer
+    kept = plan(MediaState(None, partial, cp, 2), resumable=False, force=False)
+    assert kept.action is Action.REFUSE and "resume it with that model" in kept.reason
 
 
 def test_interrupted_run_of_other_settings_is_discarded_unless_reviewed(

@@ -19,11 +19,12 @@ import pytest
 from annotator.cli import main
 from annotator.core.document import load_transcript
 from annotator.core.media import probe
-from annotator.core.model import MachineSegment, SuppressedSegment, Word
+from annotator.core.model import Checkpoint, MachineSegment, SuppressedSegment, Word
 from annotator.core.store import Workspace
 from annotator.formats import export, load_schema, read_json
 from annotator.transcribe.engine import (
     Engine,
+    EngineEvent,
     EngineInfo,
     TranscribeOptions,
     convert_segments,
@@ -84,11 +85,11 @@ class _TailEngine(Engine):
     engine does on the runs where the model samples words out of a silent tail."""
 
     def transcribe(
-        self, path: Path, start_ms: int = 0
-    ) -> tuple[EngineInfo, Iterator[MachineSegment | SuppressedSegment]]:
-        info, segments = super().transcribe(path, start_ms)
+        self, path: Path, resume: Checkpoint | None = None, language: str | None = None
+    ) -> tuple[EngineInfo, Iterator[EngineEvent]]:
+        info, segments = super().transcribe(path, resume, language)
 
-        def with_tail() -> Iterator[MachineSegment | SuppressedSegment]:
+        def with_tail() -> Iterator[EngineEvent]:
             yield from segments
             end = probe(path).duration_ms
             yield SuppressedSegment(
