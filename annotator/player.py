@@ -34,6 +34,7 @@ also explain failed commands); the output file only serves until the socket is u
 from __future__ import annotations
 
 import contextlib
+import enum
 import json
 import logging
 import shutil
@@ -64,6 +65,16 @@ INSTALL_ADVICE = "install it: `apt-get install mpv` (Debian, Ubuntu) or `brew in
 _HORIZON_S = 0.5  # arm the stop timer when the end is this close (events come every <= 0.2 s)
 _TIME_POS, _PAUSE, _SPEED, _AO = 1, 2, 3, 4  # our observe_property ids
 _OBSERVED = ((_TIME_POS, "time-pos"), (_PAUSE, "pause"), (_SPEED, "speed"), (_AO, "current-ao"))
+
+
+class PlayerState(enum.StrEnum):
+    """Where a player stands; decides which keys the review app offers and what its status
+    bar says. (A ``StrEnum``: each state compares equal to its old string name.)"""
+
+    NONE = "none"  #: no mpv running: not started yet, or closed
+    STARTING = "starting"  #: mpv is being launched and the file loaded
+    READY = "ready"  #: mpv is up, the file loaded, commands work
+    FAILED = "failed"  #: mpv died, refused the file or could not start (see ``failure``)
 
 
 def find_mpv() -> str | None:
@@ -153,6 +164,9 @@ class Player:
         self._ao: str | None = None  # the audio output mpv opened (its current-ao)
         self._ao_known = threading.Event()  # set by current-ao, a load error or mpv's death
         self._silent_reason: str | None = None
+        self._starting = False
+        self._failure: str | None = None  # why start() failed
+        self._closed = False  # close() was called on a healthy player
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -162,6 +176,16 @@ class Player:
             return
         if self._dead is not None:
             raise PlayerError(self._dead)
+        self._starting = True
+        try:
+            self._start()
+        except BaseException as exc:
+            self._failure = str(exc)
+            raise
+        finally:
+            self._starting = False
+
+    def _start(self) -> None:
         mpv = shutil.which(self.mpv) if self.mpv else find_mpv()
         if mpv is None:
             raise PlayerUnavailable(self.mpv)
@@ -251,6 +275,8 @@ class Player:
 
     def close(self) -> None:
         """Quit mpv, reap it and delete its temp dir. Safe to call twice or after a failure."""
+        if self._dead is None:
+            self._closed = True
         self._mark_dead("the player was closed")
         proc, sock = self._proc, self._sock
         if proc is not None and sock is not None and proc.poll() is None:
@@ -291,6 +317,29 @@ class Player:
     def silent_reason(self) -> str:
         """Why :attr:`silent`: mpv's audio output errors where it gave any; "" when not silent."""
         return self._silent_reason or ""
+
+    @property
+    def state(self) -> PlayerState:
+        """:class:`PlayerState`: ``READY`` exactly when :attr:`running` is True and the
+        file is loaded; ``FAILED`` when mpv died, refused the file or could not start."""
+        if self._starting:
+            return PlayerState.STARTING
+        if self._failure is not None:
+            return PlayerState.FAILED
+        if self._closed:
+            return PlayerState.NONE
+        if self._dead is not None or (self._proc is not None and self._proc.poll() is not None):
+            return PlayerState.FAILED
+        if self._proc is None:
+            return PlayerState.NONE
+        return PlayerState.READY
+
+    @property
+    def failure(self) -> str | None:
+        """Why the player is ``FAILED`` (None otherwise)."""
+        if self.state is not PlayerState.FAILED:
+            return None
+        return self._failure or self._dead or "mpv exited"
 
     @property
     def running(self) -> bool:
