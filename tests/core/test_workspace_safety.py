@@ -275,3 +275,21 @@ def test_a_full_disk_during_export_is_reported_as_such(
     assert err.startswith(f"annotator: error: {out / 'stop.'}") and ".srt: disk full" in err, err
     assert "internal error" not in err
     assert list(out.iterdir()) == []
+
+
+def test_review_read_only_refuses_what_would_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "w.db"
+    (tmp_path / "new.mp4").write_bytes(b"not decoded: never transcribed")
+    with Workspace(db) as ws:
+        add_media(ws, str(tmp_path / "new.mp4"))  # registered, never transcribed
+    before = _snapshot(tmp_path)
+    assert main(["review", "new.mp4", "--read-only", "--db", str(db)]) == 2
+    assert "--read-only cannot transcribe" in capsys.readouterr().err
+    codebook = tmp_path / "cb.toml"
+    codebook.write_text("")
+    assert main(["review", "new.mp4", "--read-only", "--codebook", str(codebook),
+                 "--db", str(db)]) == 2
+    assert main(["review", "x.mp4", "--read-only", "--db", str(tmp_path / "absent.db")]) == 2
+    assert {k: v for k, v in _snapshot(tmp_path).items() if k == "w.db"} == {"w.db": before["w.db"]}
