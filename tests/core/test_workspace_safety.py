@@ -293,3 +293,31 @@ def test_review_read_only_refuses_what_would_write(
                  "--db", str(db)]) == 2
     assert main(["review", "x.mp4", "--read-only", "--db", str(tmp_path / "absent.db")]) == 2
     assert {k: v for k, v in _snapshot(tmp_path).items() if k == "w.db"} == {"w.db": before["w.db"]}
+
+
+def test_a_full_disk_while_upgrading_is_reported_and_leaves_the_old_schema(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the CLI: the disk fills while migration 3 is written (SQLite's own
+    SQLITE_FULL, from a page limit on the connection that writes)."""
+    import annotator.core.connection as connection
+
+    db = tmp_path / "old.db"
+    _old_workspace(db, 2)
+    real_open = connection._open
+
+    def full_disk_open(path: Path, *, read_only: bool, probe: bool = False) -> sqlite3.Connection:
+        conn = real_open(path, read_only=read_only, probe=probe)
+        if not read_only:
+            pages = conn.execute("PRAGMA page_count").fetchone()[0]
+            conn.execute(f"PRAGMA max_page_count={pages}")
+        return conn
+
+    monkeypatch.setattr(connection, "_open", full_disk_open)
+    assert main(["transcribe", str(tmp_path / "x.wav"), "--db", str(db)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"annotator: error: {db}: disk full"), err
+    assert "\n" not in err and "internal error" not in err
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    conn.close()
