@@ -202,8 +202,15 @@ def test_list_off_a_terminal_is_never_squeezed(tmp_path: Path) -> None:
 
 
 def test_list_json(tmp_path: Path) -> None:
+    from annotator.core.runlock import media_lock
+    from annotator.core.store import Workspace
+
     db = _scripted_workspace(tmp_path)
-    proc = _cli("list", "--json", "--db", str(db))
+    with Workspace(db) as ws:
+        running = ws.list_media()[1]
+    # a live run holds its media's lock: only then is a run marked running really running
+    with media_lock(db, running.sha256, Path(running.path), {"pid": 1, "host": "h"}):
+        proc = _cli("list", "--json", "--db", str(db))
     assert proc.returncode == 0, proc.stderr
     records = json.loads(proc.stdout)
     assert [r["status"] for r in records] == ["done", "running", "interrupted", "not transcribed"]

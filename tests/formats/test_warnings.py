@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import jsonschema
@@ -16,6 +17,7 @@ import webvtt
 
 from annotator.cli import main
 from annotator.core.document import Transcript, load_transcript
+from annotator.core.runlock import media_lock
 from annotator.core.store import Workspace
 from annotator.formats import FORMAT_IDENTIFIER_TO_FORMAT_CLASS, export, get_format
 from annotator.formats.json_format import load_schema
@@ -34,8 +36,15 @@ def _with_run_warnings(ws: Workspace, transcript: Transcript, *warnings: str) ->
 
 
 @pytest.fixture
-def running(build: TranscriptBuilder) -> Transcript:
-    return build(STOP, STOP_SPEAKERS, finished=False)
+def running(workspace: Workspace, build: TranscriptBuilder) -> Iterator[Transcript]:
+    """A run still going: marked running, and its media's lock held as a live run holds it
+    (:mod:`annotator.core.runlock`)."""
+    transcript = build(STOP, STOP_SPEAKERS, finished=False)
+    media = transcript.media
+    with media_lock(workspace.path, media.sha256, Path(media.path), {"pid": 1, "host": "h"}):
+        yield dataclasses.replace(
+            load_transcript(workspace, media.id), exported_at=EXPORTED_AT
+        )
 
 
 @pytest.mark.parametrize("identifier", sorted(FORMAT_IDENTIFIER_TO_FORMAT_CLASS))
