@@ -59,9 +59,10 @@ json_transcribe_option = click.option(
     "--json", "as_json", is_flag=True,
     help="Print the summary as JSON on stdout (a list, one object per file) instead of a "
          "table: path (as given), status (done, skipped or failed), media_id and sha256 (null "
-         "if the file could not be read), audio_ms, segments, held_back, seconds (wall "
-         "clock), error and note (null or a sentence), exports (paths written), and any "
-         "further per-file fields such as warnings.",
+         "if the file could not be read), segments, held_back, audio_ms (the container's "
+         "duration), decoded_ms (audio actually decoded; null if not transcribed now), "
+         "truncated, warnings (list of sentences), seconds (wall clock), error and note (null "
+         "or a sentence), exports (paths written).",
 )
 
 json_list_option = click.option(

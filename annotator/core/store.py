@@ -63,9 +63,10 @@ class Workspace:
     def __init__(self, path: Path | str = DEFAULT_DB, *, read_only: bool = False) -> None:
         """Open (creating if new, upgrading if old) the workspace at ``path``; another
         program's SQLite file is refused without a byte written (see
-        :mod:`annotator.core.connection`). ``read_only`` writes nothing at all, so a workspace
-        on read-only media can be listed and exported; its writes raise
-        :class:`~annotator.errors.WorkspaceError`."""
+        :mod:`annotator.core.connection`). ``read_only`` writes nothing, so a workspace on
+        read-only media can be listed and exported, and its writes raise
+        :class:`~annotator.errors.WorkspaceError` (only a workspace from an older annotator is
+        upgraded first, once, where the file can be written)."""
         self.path = Path(path)
         self.read_only = read_only
         self._depth = 0
