@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from annotator.errors import AnnotatorError
-from annotator.player import Player, PlayerState, find_mpv
+from annotator.player import Player, PlayerState
+
+from support import require_tool
 
 NULL_OUTPUT = ("--no-config", "--ao=null", "--vo=null")
 
@@ -27,10 +29,7 @@ def wav(tmp_path: Path) -> Path:
 
 
 def _need_mpv() -> None:
-    if find_mpv() is None:
-        if os.environ.get("CI"):
-            pytest.fail("mpv is not installed (apt-get install mpv)")
-        pytest.skip("mpv is not installed (apt-get install mpv)")
+    require_tool("mpv")  # skips locally, fails under CI
 
 
 def test_states_compare_equal_to_their_old_names() -> None:

@@ -106,10 +106,10 @@ def test_modules_stay_small() -> None:
 
 
 def _ci_tools() -> list[str]:
-    """The programs ``.ci/setup`` installs (its ``TOOLS="..."`` line)."""
+    """The programs ``.ci/setup`` installs (its ``TOOLS="..."`` line, ``command[:package]``)."""
     match = re.search(r'^TOOLS="([^"]*)"$', CI_SETUP.read_text(), re.MULTILINE)
     assert match, f'{CI_SETUP} has no TOOLS="..." line'
-    return match.group(1).split()
+    return [entry.split(":")[0] for entry in match.group(1).split()]
 
 
 @pytest.mark.parametrize("tool", _ci_tools())

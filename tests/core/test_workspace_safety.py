@@ -22,6 +22,7 @@ from annotator.core.store import SCHEMA_VERSION, Workspace
 from annotator.errors import WorkspaceError
 
 from .builders import add_media, add_transcript
+from support import require_tool
 
 _OPENER = textwrap.dedent(
     """
@@ -196,11 +197,7 @@ def _run_as_unprivileged(args: list[str]) -> subprocess.CompletedProcess[str]:
     bit, as in CI containers; else as ourselves."""
     prefix: list[str] = []
     if os.geteuid() == 0:
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            if os.environ.get("CI"):
-                pytest.fail("setpriv (util-linux) is needed to test read-only media as root")
-            pytest.skip("setpriv (util-linux) is needed to test read-only media as root")
+        setpriv = require_tool("setpriv", "util-linux is needed to test read-only media as root")
         prefix = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
     return subprocess.run(
         [*prefix, sys.executable, "-m", "annotator", *args], capture_output=True, text=True,
