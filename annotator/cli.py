@@ -357,7 +357,8 @@ def _media_json(ws: Workspace, media: Any) -> dict[str, object]:
     total, reviewed = ws.segment_counts(media.id)
     run, partial = ws.current_run(media.id), ws.unfinished_run(media.id)
     shown = run or partial
-    if partial is not None and run_in_progress(partial):
+    live = partial is not None and run_in_progress(ws, media, partial)
+    if live:
         status = "running"
     elif run is not None:
         status = "done"
@@ -369,7 +370,7 @@ def _media_json(ws: Workspace, media: Any) -> dict[str, object]:
         "duration_ms": media.duration_ms, "added_at": media.added_at, "segments": total,
         "reviewed": reviewed, "held_back": len(held_back(ws, media.id)),
         "model": shown.model_id if shown is not None else None, "status": status,
-        "warnings": list(transcript_warnings(shown, total)),
+        "warnings": list(transcript_warnings(shown, total, in_progress=live and shown is partial)),
     }
 
 

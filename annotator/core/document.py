@@ -11,7 +11,16 @@ from pathlib import PurePath
 from typing import Any
 
 from annotator import __version__
-from annotator.core.model import Codebook, Media, Run, Segment, Speaker, SuppressedSegment
+from annotator.core.model import (
+    Codebook,
+    Media,
+    Run,
+    RunStatus,
+    Segment,
+    Speaker,
+    SuppressedSegment,
+)
+from annotator.core.runlock import holder
 from annotator.core.store import Workspace, utcnow
 
 
@@ -100,14 +109,16 @@ def held_back(ws: Workspace, media_id: int) -> list[SuppressedSegment]:
     return [] if run is None else ws.suppressed(run.id)
 
 
-def run_in_progress(run: Run) -> bool:
-    """Is ``run`` still being transcribed, so that more segments may come? For now its
-    status says so; once runs record their process (``run.owner``), a ``running`` run whose
-    process is gone counts as interrupted instead."""
-    return str(run.status) == "running"
+def run_in_progress(ws: Workspace, media: Media, run: Run) -> bool:
+    """Is ``run`` still being transcribed, so that more segments may come? Only while it is
+    marked running *and* a process holds its media's lock (:mod:`annotator.core.runlock`);
+    a running run nobody holds was interrupted (killed, crashed, a full disk)."""
+    return run.status == RunStatus.RUNNING and holder(ws.path, media.sha256) is not None
 
 
-def transcript_warnings(run: Run | None, segments: int) -> tuple[str, ...]:
+def transcript_warnings(
+    run: Run | None, segments: int, *, in_progress: bool = False
+) -> tuple[str, ...]:
     """What an export of a media transcribed by ``run`` (holding ``segments`` segments) must
     say about itself: a run still in progress or interrupted gives a partial transcript, and
     the run's own warnings (a file that ends early...) carry over."""
@@ -116,7 +127,7 @@ def transcript_warnings(run: Run | None, segments: int) -> tuple[str, ...]:
     out: list[str] = []
     if str(run.status) != "done":
         stored = f"the {segments} segment{'s' if segments != 1 else ''} stored so far"
-        if run_in_progress(run):
+        if in_progress:
             out.append(
                 f"partial transcript: transcription (run {run.id}) was still in progress at "
                 f"export; this holds only {stored}"
@@ -145,5 +156,8 @@ def load_transcript(ws: Workspace, media_id: int) -> Transcript:
         suppressed = tuple(held_back(ws, media_id))
     return Transcript(
         media, run, segments, speakers, codebook, info, __version__, utcnow(), suppressed,
-        warnings=transcript_warnings(run, len(segments)),
+        warnings=transcript_warnings(
+            run, len(segments),
+            in_progress=run is not None and run_in_progress(ws, media, run),
+        ),
     )
