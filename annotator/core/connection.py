@@ -90,6 +90,8 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
     with _closing(_open(path, read_only=True, probe=True)) as probe:
         version = _identify(probe, path)
     if version < SCHEMA_VERSION:
+        if not _writable(path) and version == 0:
+            raise WorkspaceError(path, "empty, and on read-only media: no workspace to read")
         if not _writable(path):
             raise WorkspaceError(
                 path,
