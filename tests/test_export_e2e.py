@@ -105,3 +105,70 @@ def test_redact_paths_leaves_folders_out_of_every_format(
     assert record["media"]["path"] == record["provenance"]["media"]["path"] == "demo.mp4"
     assert record["media"]["sha256"] == media.sha256
     assert record["provenance"]["paths_redacted"] is True
+
+
+def test_export_during_a_real_run_says_it_is_partial(tmp_path: Path) -> None:
+    """Issue 6.4 as a user meets it: `annotator export` while `annotator transcribe` is still
+    working on the file. The transcriber is frozen (SIGSTOP) once it has stored a segment, so
+    the export certainly happens mid-run, then it is let go and interrupted."""
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+    import wave
+
+    from faster_whisper import decode_audio
+
+    from support import DEMO
+
+    clip = (decode_audio(str(DEMO)) * 32767).astype("<i2").tobytes()
+    stream = tmp_path / "stop.wav"
+    with wave.open(str(stream), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(clip * 2)
+    db = tmp_path / "w.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "annotator", "transcribe", str(stream), "--threads", "1",
+         "--db", str(db)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        stored = 0
+        deadline = time.monotonic() + 120
+        while stored == 0 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            try:
+                with sqlite3.connect(db) as conn:
+                    stored = conn.execute("SELECT COUNT(*) FROM segment").fetchone()[0]
+            except sqlite3.Error:
+                continue
+        assert proc.poll() is None, "finished before a segment could be seen"
+        proc.send_signal(signal.SIGSTOP)
+        out = tmp_path / "out"
+        exported = subprocess.run(
+            [sys.executable, "-m", "annotator", "export", "stop.wav", "--out", str(out),
+             "--db", str(db)], capture_output=True, text=True, timeout=120, check=False,
+        )
+    finally:
+        proc.send_signal(signal.SIGCONT)
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=120)
+    assert exported.returncode == 0, exported.stderr
+    assert "annotator: warning:" in exported.stderr and "still in progress" in exported.stderr
+    files = {p.suffix.lstrip("."): p for p in out.iterdir()}
+    record = json.loads(files["json"].read_text())
+    jsonschema.validate(record, load_schema())
+    assert "still in progress" in record["provenance"]["warnings"][0]
+    cues = len(record["segments"])
+    assert cues >= 1
+    srt = pysubs2.load(str(files["srt"]))
+    assert "WARNING: partial transcript" in srt[0].plaintext and len(srt) == cues + 1
+    vtt_text = files["vtt"].read_text()
+    assert vtt_text.split("\n\n")[1].startswith("NOTE\nWARNING: partial transcript")
+    assert len(webvtt.read(str(files["vtt"]))) == cues
+    ass_info = files["ass"].read_text().split("[V4+ Styles]")[0]
+    assert "; WARNING: partial transcript" in ass_info
