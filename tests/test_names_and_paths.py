@@ -129,3 +129,27 @@ def test_unknown_language_is_a_usage_error(
     assert main(["transcribe", "x.wav", "--language", "fr", "--db", str(db)]) == 2
     assert "tiny.en is an English-only model" in capsys.readouterr().err
     assert not db.exists()  # nothing was done
+
+
+def test_typed_path_is_exported_and_redacted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    case = tmp_path / "jane" / "Evidence"
+    case.mkdir(parents=True)
+    monkeypatch.chdir(case)
+    db = tmp_path / "w.db"
+    with Workspace(db) as ws:
+        media = _media(ws, "../Evidence/stop.mp4")
+    out = tmp_path / "out"
+    assert main(["export", str(media.id), "--format", "json", "--out", str(out),
+                 "--db", str(db)]) == 0
+    (plain,) = out.iterdir()
+    assert json.loads(plain.read_text())["media"]["typed_path"] == "../Evidence/stop.mp4"
+    assert main(["export", str(media.id), "--redact-paths", "--out", str(out),
+                 "--db", str(db)]) == 0
+    for path in out.iterdir():
+        assert "jane" not in path.read_text() and "Evidence" not in path.read_text(), path
+    record = json.loads(plain.read_text())
+    assert record["media"]["typed_path"] == "stop.mp4" and record["media"]["path"] == "stop.mp4"

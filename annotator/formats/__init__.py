@@ -19,6 +19,7 @@ another's. The 12 digits are the prefix ``annotator list`` shows. Files are writ
 
 from __future__ import annotations
 
+import errno
 import re
 from pathlib import Path, PurePath
 
@@ -156,6 +157,8 @@ def export(
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ExportError(out_dir, f"cannot create the folder ({exc.strerror or exc})") from exc
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        why = "disk full" if full else "cannot create the folder"
+        raise ExportError(out_dir, f"{why} ({exc.strerror or exc})") from exc
     write_atomic(path, data)
     return path

@@ -66,6 +66,7 @@ def _media(media: Media) -> dict[str, Any]:
     return {
         "id": media.id,
         "path": media.path,
+        "typed_path": media.typed_path,
         "sha256": media.sha256,
         "size": media.size,
         "duration_ms": media.duration_ms,

@@ -45,7 +45,8 @@ def test_export_validates_and_round_trips_every_field(stop: Transcript, tmp_path
     assert data["provenance"] == json.loads(json.dumps(stop.provenance()))
     media = stop.media
     assert data["media"] == {
-        "id": media.id, "path": media.path, "sha256": media.sha256, "size": media.size,
+        "id": media.id, "path": media.path, "typed_path": media.typed_path,
+        "sha256": media.sha256, "size": media.size,
         "duration_ms": media.duration_ms, "added_at": media.added_at, "streams": [],
     }
     run = stop.run
