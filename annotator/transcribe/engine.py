@@ -40,14 +40,9 @@ from annotator.transcribe.chunks import (
     pieces_after,
 )
 from annotator.transcribe.models import DEFAULT_MODEL, ResolvedModel, resolve_model
-from annotator.transcribe.silence import (
-    CHECK_VAD,
-    MIN_HEARD_SHARE,
-    TOKEN_BUDGET,
-    SilenceAwareWhisper,
-    judge,
-    speech_spans,
-)
+from annotator.transcribe.silence import CHECK_VAD, MIN_HEARD_SHARE, TOKEN_BUDGET, judge
+from annotator.transcribe.vad import speech_spans
+from annotator.transcribe.whisper_model import SilenceAwareWhisper
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ Two independent signals say a stretch is silent:
 Only when both say so is a segment held back (:func:`judge`). It is not deleted: the workspace
 keeps it with the run and the JSON export lists it under ``suppressed``.
 
-:class:`SilenceAwareWhisper` saves the work such stretches cost:
+:class:`~annotator.transcribe.whisper_model.SilenceAwareWhisper` saves the work such
+stretches cost:
 
 - once the deterministic decode of a window is rejected *and* the engine judges the window
   silent, anything a retry could produce would be held back by the rule above, so the window
@@ -29,22 +30,20 @@ keeps it with the run and the JSON export lists it under ``suppressed``.
 - a window shorter than 30 s (the remnant at the end of the audio) gets a token budget in
   proportion to its length (:func:`token_budget`), so a loop of repetition stops early.
 
-Both override internal methods of faster-whisper (``encode`` and ``generate_with_fallback``);
-the exact pin of faster-whisper in ``pyproject.toml`` and the tests on real audio guard them.
+This module is the policy alone, as pure functions (it does not import faster-whisper): the
+subclass that applies it inside the engine, overriding faster-whisper's internal ``encode``
+and ``generate_with_fallback``, is :mod:`annotator.transcribe.whisper_model`, which checks the
+installed faster-whisper version on import; the finer VAD pass is
+:func:`annotator.transcribe.vad.speech_spans`.
 """
 
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import math
 from typing import Any
 
 import numpy as np
-from faster_whisper import WhisperModel
-from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-from annotator.transcribe.chunks import SAMPLE_RATE
 
 #: The finer VAD pass that checks where speech is (recorded in every run's options).
 CHECK_VAD = {"threshold": 0.3, "min_silence_duration_ms": 200, "speech_pad_ms": 0}
@@ -55,25 +54,6 @@ MIN_HEARD_SHARE = 0.2
 TOKEN_BUDGET = {"base": 10, "per_second": 12}
 
 Decode = tuple[Any, float, float, float]  # (result, avg_logprob, temperature, compression)
-
-
-#: The VAD pass reads this many seconds at a time: faster-whisper's Silero keeps state for the
-#: whole input at once (measured: about 220 MB for a 10-minute piece, 20 MB per minute).
-VAD_SLICE_S = 60
-
-
-def speech_spans(audio: np.ndarray[Any, Any]) -> list[tuple[int, int]]:
-    """Where the finer VAD hears speech, as sorted (start_ms, end_ms) pairs (a span crossing
-    a slice border comes out as two adjacent spans, which :func:`heard_ms` adds up)."""
-    spans: list[tuple[int, int]] = []
-    step = VAD_SLICE_S * SAMPLE_RATE
-    for offset in range(0, len(audio), step):
-        found = get_speech_timestamps(audio[offset : offset + step], VadOptions(**CHECK_VAD))
-        spans.extend(
-            ((offset + s["start"]) * 1000 // SAMPLE_RATE, (offset + s["end"]) * 1000 // SAMPLE_RATE)
-            for s in found
-        )
-    return spans
 
 
 def heard_ms(spans: list[tuple[int, int]], start_ms: int, end_ms: int) -> int:
@@ -154,47 +134,3 @@ def token_budget(frames: int, frames_per_second: int = 100) -> int:
     the demo clip: 113 tokens, 1.6 s, for 0.7 s of silence)."""
     per_second = TOKEN_BUDGET["per_second"]
     return TOKEN_BUDGET["base"] + (per_second * frames + frames_per_second - 1) // frames_per_second
-
-
-class SilenceAwareWhisper(WhisperModel):  # type: ignore[misc]
-    """faster-whisper's model, without sampled retries on windows it judges silent and with
-    a token budget on windows shorter than 30 s."""
-
-    _window_frames: int | None = None
-
-    def encode(self, features: np.ndarray[Any, Any]) -> Any:
-        self._window_frames = content_frames(features)
-        return super().encode(features)
-
-    def generate_with_fallback(
-        self, encoder_output: Any, prompt: list[int], tokenizer: Any, options: Any
-    ) -> Decode:
-        options = self._budgeted(options, len(prompt))
-        temperatures = list(options.temperatures)
-        parent = super().generate_with_fallback
-        if len(temperatures) < 2:
-            return parent(encoder_output, prompt, tokenizer, options)  # type: ignore[no-any-return]
-        first: Decode = parent(
-            encoder_output, prompt, tokenizer,
-            dataclasses.replace(options, temperatures=temperatures[:1]),
-        )
-        settled = settle_first_decode(first, options)
-        if settled is not None:
-            return settled
-        rest: Decode = parent(
-            encoder_output, prompt, tokenizer,
-            dataclasses.replace(options, temperatures=temperatures[1:]),
-        )
-        return best_of(first, rest, options)
-
-    def _budgeted(self, options: Any, prompt_length: int) -> Any:
-        """``options`` with ``max_new_tokens`` lowered to :func:`token_budget` for a short
-        window (never above what the caller or the model allows)."""
-        if self._window_frames is None:
-            return options
-        budget = token_budget(self._window_frames, int(self.frames_per_second))
-        if options.max_new_tokens is not None:
-            budget = min(budget, options.max_new_tokens)
-        if prompt_length + budget >= self.max_length or budget == options.max_new_tokens:
-            return options
-        return dataclasses.replace(options, max_new_tokens=budget)

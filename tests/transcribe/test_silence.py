@@ -13,19 +13,19 @@ import numpy as np
 import pytest
 from faster_whisper import decode_audio
 
+from annotator.transcribe.chunks import SAMPLE_RATE
 from annotator.transcribe.engine import engine_threads
 from annotator.transcribe.silence import (
     MIN_HEARD_SHARE,
-    SAMPLE_RATE,
-    SilenceAwareWhisper,
     best_of,
     content_frames,
     heard_ms,
     judge,
     settle_first_decode,
-    speech_spans,
     token_budget,
 )
+from annotator.transcribe.vad import speech_spans
+from annotator.transcribe.whisper_model import SilenceAwareWhisper
 
 from support import DEMO, demo_truth
 

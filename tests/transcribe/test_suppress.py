@@ -8,6 +8,7 @@ export and the CLI are tested around the real engine decoding a real file.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -135,6 +136,13 @@ def test_held_back_segment_is_stored_with_its_run_and_exported(
             assert "Stay in the car" not in export(transcript, fmt, tmp_path).read_text()
 
 
+def _cells(row: str) -> list[str]:
+    """The cells of a summary row, boxed (a terminal) or plain (columns two spaces apart)."""
+    if "│" in row or "┃" in row:
+        return [c.strip() for c in row.replace("┃", "│").split("│") if c.strip()]
+    return re.split(r"\s{2,}", row.strip())
+
+
 def test_cli_summary_counts_held_back_segments(
     tmp_path: Path, tail_engine: _TailEngine, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -158,7 +166,7 @@ def test_cli_summary_counts_held_back_segments(
     assert code == 0
     assert "held back" in out
     row = next(line for line in out.splitlines() if "jfk.flac" in line and "done" in line)
-    cells = [c.strip() for c in row.replace("┃", "│").split("│") if c.strip()]
+    cells = _cells(row)
     assert cells[:2] == ["jfk.flac", "done"] and cells[4] == "1", cells
     with Workspace(db) as ws:
         media = ws.find_media("jfk.flac")
@@ -170,7 +178,7 @@ def test_cli_summary_counts_held_back_segments(
     out = capsys.readouterr().out
     assert "held back" in out
     row = next(line for line in out.splitlines() if "jfk.flac" in line)
-    cells = [c.strip() for c in row.split("│") if c.strip()]
+    cells = _cells(row)
     assert cells[6] == "1", cells
 
 
