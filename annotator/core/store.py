@@ -24,7 +24,7 @@ from typing import Any
 
 from annotator.core.connection import SCHEMA_VERSION as SCHEMA_VERSION
 from annotator.core.connection import connect, workspace_error
-from annotator.core.media import absolute_path, file_sha256, match_media
+from annotator.core.media import Probe, absolute_path, file_sha256, match_media
 from annotator.core.model import (
     Codebook,
     CodebookEntry,
@@ -147,6 +147,12 @@ class Workspace:
                     (resolved, typed, row["id"]),
                 )
         return self.media_by_sha(sha256)
+
+    def add_probed(self, info: Probe) -> Media:
+        """Register a probed media file (see :meth:`add_media`)."""
+        return self.add_media(
+            str(info.path), info.sha256, info.size, info.duration_ms, info.streams
+        )
 
     def media_by_sha(self, sha256: str) -> Media:
         row = self.conn.execute("SELECT * FROM media WHERE sha256=?", (sha256,)).fetchone()

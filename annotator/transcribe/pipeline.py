@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from annotator.core import runs
 from annotator.core.document import held_back
@@ -51,7 +51,13 @@ from annotator.core.store import Workspace
 from annotator.errors import AnnotatorError, MediaError, ModelError, NotFoundError, UsageError
 from annotator.transcribe.engine import Engine, EngineEvent, StreamEnd, TranscribeOptions
 
-Status = Literal["done", "skipped", "failed"]
+
+class FileStatus(enum.StrEnum):
+    """What happened to one file of a batch (equal to the strings scripts read)."""
+
+    DONE = "done"
+    SKIPPED = "skipped"
+    FAILED = "failed"
 
 
 @dataclass
@@ -59,7 +65,7 @@ class FileResult:
     """The outcome of one file in a batch."""
 
     path: Path
-    status: Status
+    status: FileStatus
     media: Media | None = None
     segments: int = 0
     held_back: int = 0  # machine segments suppressed as probable hallucinations
@@ -223,7 +229,7 @@ def transcribe_file(
     checkpoint, keeping the segments the new decode reproduces (and any review work done on
     them), so the result is what an uninterrupted run gives.
     """
-    media = ws.add_media(str(info.path), info.sha256, info.size, info.duration_ms, info.streams)
+    media = ws.add_probed(info)
     owner = runs.owner_record()
     with media_lock(ws.path, info.sha256, info.path, owner, wait=wait, on_wait=on_wait):
         state = MediaState.read(ws, media.id)
@@ -375,7 +381,7 @@ def run_batch(
     results: list[FileResult] = []
     for path in paths:
         started = time.perf_counter()
-        result = FileResult(path, "failed")
+        result = FileResult(path, FileStatus.FAILED)
         try:
             info = probe(path)
             result.audio_ms = info.duration_ms
@@ -400,7 +406,7 @@ def run_batch(
                 if outcome.plan.action is Action.SKIP and outcome.run is not None:
                     _skipped(result, ws, outcome.media, outcome.run, options)
                 else:
-                    result.status, result.media = "done", outcome.media
+                    result.status, result.media = FileStatus.DONE, outcome.media
                     result.segments = ws.segment_counts(outcome.media.id)[0]
                     result.held_back = len(held_back(ws, outcome.media.id))
                     if outcome.run is not None:
@@ -411,11 +417,11 @@ def run_batch(
                 raise  # not about this file: the whole batch cannot go on
             result.error = str(exc)
         result.seconds = time.perf_counter() - started
-        if after_file is not None and result.status != "failed":
+        if after_file is not None and result.status != FileStatus.FAILED:
             try:
                 after_file(result)
             except AnnotatorError as exc:
-                result.status, result.error = "failed", str(exc)
+                result.status, result.error = FileStatus.FAILED, str(exc)
         sink.file_finished(result)
         results.append(result)
     return results
@@ -424,7 +430,7 @@ def run_batch(
 def _skipped(
     result: FileResult, ws: Workspace, media: Media, done: Run, options: TranscribeOptions
 ) -> None:
-    result.status, result.media = "skipped", media
+    result.status, result.media = FileStatus.SKIPPED, media
     model = done.model_id
     asked = "" if model == options.model else f", not {options.model}"
     result.note = f"already transcribed with {model}{asked} (--force redoes it)"

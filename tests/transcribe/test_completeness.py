@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from annotator.cli import _BatchProgress, main
+from annotator.cli import main
+from annotator.cli_output import BatchProgress
 from annotator.core.media import probe
 from annotator.core.runs import TRUNCATION_TOLERANCE_MS, truncation_warning
 from annotator.core.store import Workspace
 from annotator.transcribe.chunks import SAMPLE_RATE, decode_stream
-from annotator.transcribe.pipeline import FileResult
+from annotator.transcribe.pipeline import FileResult, FileStatus
 
 from support import DATA, DEMO, shared_file
 
@@ -94,10 +95,11 @@ def test_cli_stores_warns_and_exits_1_unless_allowed(
 
 
 def test_progress_bar_stops_at_the_audio_decoded(truncated: Path) -> None:
-    progress = _BatchProgress(Console(file=io.StringIO(), width=120))
+    progress = BatchProgress(Console(file=io.StringIO(), width=120))
     with progress:
         progress.file_started(truncated, 59225)
         progress.advanced(truncated, 15000)
-        progress.file_finished(FileResult(truncated, "done", audio_ms=59225, decoded_ms=16448))
+        progress.file_finished(FileResult(truncated, FileStatus.DONE, audio_ms=59225,
+                                              decoded_ms=16448))
     (task,) = progress._progress.tasks
     assert (task.completed, task.total) == (16.448, 59.225)
