@@ -18,7 +18,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -26,6 +26,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from annotator import __version__
+from annotator.cli_output import (
+    BatchProgress,
+    media_json,
+    print_json,
+    print_table,
+    result_json,
+    stdout_console,
+    summary,
+)
 from annotator.core.model import Media
 from annotator.core.store import DEFAULT_DB, Workspace
 from annotator.errors import (
@@ -73,10 +82,6 @@ json_list_option = click.option(
          "one, else null), status (done, running, interrupted or not transcribed) and "
          "warnings (what an export would warn about).",
 )
-
-
-def _stdout() -> Console:
-    return Console(highlight=False, soft_wrap=True)
 
 
 def _stderr() -> Console:
@@ -181,7 +186,7 @@ def transcribe(
             if formats and result.media is not None:
                 result.exports = _export_media(ws, result.media.id, formats, out, redact_paths)
 
-        with _BatchProgress(err) as progress:
+        with BatchProgress(err) as progress:
             try:
                 results = run_batch(
                     ws, paths, options, force=force, wait=wait, progress=progress,
@@ -200,9 +205,9 @@ def transcribe(
         if r.status == "failed":
             _error(r.error or str(r.path))
     if as_json:
-        _print_json([_result_json(r) for r in results])
+        print_json([result_json(r) for r in results])
     else:
-        _summary(results)
+        summary(results)
     refused = [r for r in results if r.truncated and r.status != "failed"]
     for r in refused:
         warning = next((w for w in r.warnings if w.startswith("truncated")), "truncated")
@@ -229,169 +234,6 @@ def _export_media(
         transcript = transcript.without_paths()
     return [export(transcript, fmt, out) for fmt in formats]
 
-
-
-class _BatchProgress:
-    """Rich progress bars (audio seconds per file) on stderr."""
-
-    def __init__(self, console: Console) -> None:
-        from rich.progress import (
-            BarColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self._progress = Progress(
-            TextColumn("{task.description}"), BarColumn(),
-            TextColumn("{task.completed:>6.1f}/{task.total:.1f} s audio"),
-            TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False,
-        )
-        self._tasks: dict[Path, Any] = {}
-        self._current: Path | None = None
-
-    def __enter__(self) -> _BatchProgress:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Stop drawing (before an interruption message)."""
-        self._progress.stop()
-
-    @property
-    def current(self) -> Path | None:
-        """The file being transcribed, if any."""
-        return self._current
-
-    def file_started(self, path: Path, duration_ms: int) -> None:
-        self._current = path
-        self._tasks[path] = self._progress.add_task(
-            escape(path.name), total=max(duration_ms / 1000, 0.001)
-        )
-
-    def advanced(self, path: Path, position_ms: int) -> None:
-        if path in self._tasks:
-            self._progress.update(self._tasks[path], completed=position_ms / 1000)
-
-    def waiting(self, path: Path, holder: dict[str, Any]) -> None:
-        from annotator.core.runlock import describe
-
-        self._progress.console.print(
-            f"{escape(path.name)}: waiting for {escape(describe(holder))}, which is "
-            "transcribing it", markup=False, highlight=False,
-        )
-
-    def file_finished(self, result: FileResult) -> None:
-        self._current = None
-        task = self._tasks.get(result.path)
-        if task is not None:
-            # The audio really decoded, never the container's claim (a truncated file).
-            done = result.decoded_ms / 1000 if result.decoded_ms is not None else None
-            if done is None and result.status == "done":
-                done = self._progress.tasks[task].total
-            self._progress.update(task, completed=done)
-
-
-def _print_table(table: Table) -> None:
-    """A table on stdout. On a terminal it fits the window; anywhere else (a pipe, a file, a
-    script) it is laid out plainly, without box lines, every column as wide as its content,
-    so that nothing is cut to fit 80 columns (a status cut to "do…" misleads)."""
-    if sys.stdout.isatty():
-        _stdout().print(table)
-        return
-    import io
-
-    table.box = None
-    table.pad_edge = False
-    table.title_justify = "left"
-    buffer = io.StringIO()
-    Console(file=buffer, width=100_000, highlight=False, color_system=None).print(table)
-    for line in buffer.getvalue().splitlines():
-        click.echo(line.rstrip())
-
-
-def _print_json(data: object) -> None:
-    """Machine-readable output on stdout (UTF-8 as is, one document)."""
-    import json
-
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
-
-
-def _plain(value: object) -> object:
-    """A value as JSON can hold it: paths and enums as strings, sequences as lists."""
-    import enum
-
-    if isinstance(value, Path | enum.Enum):
-        return str(value)
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
-
-
-def _result_json(result: Any) -> dict[str, object]:
-    """One file of ``transcribe --json``: every field of its result (``media`` as its id and
-    hash), so new fields reach scripts without a change here."""
-    from dataclasses import fields
-
-    data: dict[str, object] = {}
-    for f in fields(result):
-        value = getattr(result, f.name)
-        if f.name == "media":
-            data["media_id"] = value.id if value is not None else None
-            data["sha256"] = value.sha256 if value is not None else None
-        else:
-            data[f.name] = _plain(value)
-    return data
-
-
-def _media_json(ws: Workspace, media: Any) -> dict[str, object]:
-    """One media of ``list --json``."""
-    from annotator.core.document import held_back, run_in_progress, transcript_warnings
-
-    total, reviewed = ws.segment_counts(media.id)
-    run, partial = ws.current_run(media.id), ws.unfinished_run(media.id)
-    shown = run or partial
-    live = partial is not None and run_in_progress(ws, media, partial)
-    if live:
-        status = "running"
-    elif run is not None:
-        status = "done"
-    else:
-        status = "interrupted" if partial is not None else "not transcribed"
-    return {
-        "id": media.id, "file": Path(media.path).name, "path": media.path,
-        "typed_path": media.typed_path, "sha256": media.sha256, "size": media.size,
-        "duration_ms": media.duration_ms, "added_at": media.added_at, "segments": total,
-        "reviewed": reviewed, "held_back": len(held_back(ws, media.id)),
-        "model": shown.model_id if shown is not None else None, "status": status,
-        "warnings": list(transcript_warnings(shown, total, in_progress=live and shown is partial)),
-    }
-
-
-def _summary(results: Sequence[FileResult]) -> None:
-    table = Table(title="annotator transcribe")
-    table.add_column("file", no_wrap=True)
-    for col in ("status", "audio s", "segments", "held back", "wall s", "RTF"):
-        table.add_column(col, no_wrap=True)
-    table.add_column("exports / notes / error", overflow="fold")
-    for r in results:
-        rtf = f"{r.seconds / (r.audio_ms / 1000):.3f}" if r.status == "done" and r.audio_ms else ""
-        if r.status == "failed":
-            detail = r.error or ""
-        else:
-            notes = [p.name for p in r.exports] + ([r.note] if r.note else []) + r.warnings
-            detail = ", ".join(notes)
-        table.add_row(
-            escape(r.path.name), r.status, f"{r.audio_ms / 1000:.1f}", str(r.segments),
-            str(r.held_back), f"{r.seconds:.1f}", rtf, escape(detail),
-        )
-    _print_table(table)
 
 
 @cli.command("export")
@@ -436,7 +278,7 @@ def list_cmd(db: Path, as_json: bool) -> None:
     _require_db(db)
     if as_json:
         with Workspace(db, read_only=True) as ws:
-            _print_json([_media_json(ws, m) for m in ws.list_media()])
+            print_json([media_json(ws, m) for m in ws.list_media()])
         return
     rows: list[tuple[str, ...]] = []
     with Workspace(db, read_only=True) as ws:
@@ -457,7 +299,7 @@ def list_cmd(db: Path, as_json: bool) -> None:
                          min_width=width)
     for row in rows:
         table.add_row(*row)
-    _print_table(table)
+    print_table(table)
 
 
 def _run_state(ws: Workspace, media: Media) -> str:
@@ -491,7 +333,7 @@ def models_cmd() -> None:
             "yes" if is_verified(info) else "not yet (checked on first use)",
             escape(info.source), info.expected_sha256 or "",
         )
-    _stdout().print(table)
+    stdout_console().print(table)
     click.echo("Also accepted: a CTranslate2 model folder path, or a faster-whisper model name "
                "(downloaded; needs internet).")
 
