@@ -32,7 +32,6 @@ from annotator.cli_output import (
     print_json,
     print_table,
     result_json,
-    stdout_console,
     summary,
 )
 from annotator.core.model import Media
@@ -333,7 +332,7 @@ def models_cmd() -> None:
             "yes" if is_verified(info) else "not yet (checked on first use)",
             escape(info.source), info.expected_sha256 or "",
         )
-    stdout_console().print(table)
+    print_table(table)
     click.echo("Also accepted: a CTranslate2 model folder path, or a faster-whisper model name "
                "(downloaded; needs internet).")
 
