@@ -153,3 +153,13 @@ def test_typed_path_is_exported_and_redacted(
         assert "jane" not in path.read_text() and "Evidence" not in path.read_text(), path
     record = json.loads(plain.read_text())
     assert record["media"]["typed_path"] == "stop.mp4" and record["media"]["path"] == "stop.mp4"
+
+
+def test_unresolvable_references_are_not_found_rather_than_crashing(tmp_path: Path) -> None:
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    with Workspace(tmp_path / "w.db") as ws:
+        _media(ws, "/x/stop.mp4")
+        for ref in (str(loop / "stop.mp4"), "stop\0.mp4"):
+            with pytest.raises(NotFoundError):
+                ws.find_media(ref)

@@ -123,8 +123,12 @@ def expand_inputs(items: list[str]) -> list[Path]:
 def absolute_path(typed: str) -> str:
     """Where a typed path points, absolute and with symlinks resolved: what the workspace
     stores, so a media is found and played from any folder (the typed form is kept too, as
-    ``Media.typed_path``)."""
-    return str(Path(typed).expanduser().resolve())
+    ``Media.typed_path``). A path that cannot be resolved (a symlink loop, a NUL byte) is
+    kept as typed: it then only matches itself."""
+    try:
+        return str(Path(typed).expanduser().resolve())
+    except (OSError, RuntimeError, ValueError):
+        return typed
 
 
 _HEX = re.compile(r"[0-9a-fA-F]{6,64}")
