@@ -132,9 +132,9 @@ async def measure_open(ws: Workspace, db: Path, media: Media) -> tuple[float, fl
 
 
 def check_loaded(app: ReviewApp, media: Media) -> None:
-    rows = len(app.table.rows)
-    if rows != len(app.session.segments) or app.session.media.id != media.id:
-        raise SystemExit(f"the app shows {rows} rows of {len(app.session.segments)}")
+    rows = len(app.review.table.rows)
+    if rows != len(app.review.session.segments) or app.review.session.media.id != media.id:
+        raise SystemExit(f"the app shows {rows} rows of {len(app.review.session.segments)}")
 
 
 @dataclass
@@ -157,16 +157,16 @@ async def tag_rounds(
 ) -> KeyTimes:
     """``presses`` rounds of no-op key, ``t``, ``v`` on the cursor row, timed by ``timer``."""
     times = KeyTimes()
-    seg = app.table.current
+    seg = app.review.table.current
     assert seg is not None
     for _ in range(presses):
-        before = "verbal_order" in app.session.segment(seg.id).tags
+        before = "verbal_order" in app.review.session.segment(seg.id).tags
         times.noop.append(await timer(pilot, NOOP_KEY))
         times.t.append(await timer(pilot, "t"))
-        if app.chord is None:
+        if app.review.detail.chord is None:
             raise SystemExit("t did not open the action choices")
         times.v.append(await timer(pilot, "v"))
-        if ("verbal_order" in app.session.segment(seg.id).tags) == before:
+        if ("verbal_order" in app.review.session.segment(seg.id).tags) == before:
             raise SystemExit("v did not toggle the tag")
         await pilot.pause()
     return times
@@ -187,13 +187,13 @@ async def measure_keys(
         await pilot.pause()
         by_pilot = await tag_rounds(app, pilot, presses, timed_press)
         by_loop = await tag_rounds(app, pilot, presses, timed_key)
-        table = app.table
+        table = app.review.table
         seg = table.current
         assert seg is not None
         row_y = table.cursor - round(table.scroll_y) + 1  # +1: the header line
         for _ in range(presses):
             started = time.perf_counter()
-            app.apply(lambda: app.session.toggle_tag([seg.id], "key_moment"))
+            app.review.apply(lambda: app.review.session.toggle_tag([seg.id], "key_moment"))
             table.render_line(row_y)
             direct.append(time.perf_counter() - started)
     return by_pilot, by_loop, direct

@@ -121,6 +121,23 @@ def check_span(s: ReviewSession, start_ms: int, end_ms: int) -> None:
         )
 
 
+def gap_after(s: ReviewSession, seg_id: int | None) -> tuple[int, int]:
+    """Where a segment inserted after ``seg_id`` (``None``: at the start) goes: from its end
+    to the next segment's start, or 2 s (at least 1 s when the gap is under 200 ms), within
+    the media."""
+    seg = s.segment(seg_id) if seg_id is not None else None
+    start = seg.end_ms if seg is not None else 0
+    index = s.index_of(seg.id) if seg is not None else -1
+    following = s.segments[index + 1 : index + 2]
+    end = following[0].start_ms if following else start + 2000
+    if end - start < 200:
+        end = start + 1000
+    if s.media.duration_ms > 0:
+        end = min(end, s.media.duration_ms)
+        start = min(start, end - 1)
+    return max(start, 0), end
+
+
 def insert_segment(s: ReviewSession, start_ms: int, end_ms: int, text: str) -> tuple[Rows, Rows]:
     """Speech the machine missed: no machine words, the text is the reviewer's."""
     seg = Segment(s.allocate_id("segment"), s.media_id, start_ms, end_ms, "")

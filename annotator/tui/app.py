@@ -1,48 +1,67 @@
-"""The review app: a segment table, a detail pane, a status bar and the keys of
-:mod:`annotator.tui.bindings`.
+"""The review app: a thin :class:`~textual.app.App` around one
+:class:`~annotator.tui.screens.review.ReviewScreen`.
 
-The app class only assembles the pieces: state and the change-to-screen path live in
-:mod:`annotator.tui.base`, actions in :mod:`~annotator.tui.navigation`,
-:mod:`~annotator.tui.editing`, :mod:`~annotator.tui.playback`,
-:mod:`~annotator.tui.transcription` and :mod:`~annotator.tui.exporting`, widgets in
-:mod:`annotator.tui.widgets` and dialogs in :mod:`annotator.tui.screens`. Styles are in
-``app.tcss``. Start it with :func:`annotator.tui.launch.launch_review`.
+The app holds what is the same for every screen: the stylesheet (``app.tcss``), the title,
+the settings a run was started with (:class:`~annotator.tui.settings.ReviewSettings`) and the
+user's key map (remembered so the help screen shows the user's keys). The review screen owns
+the widgets, the session and the controllers; dialogs live in :mod:`annotator.tui.screens`.
+Start the app with :func:`annotator.tui.launch.launch_review`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
 from typing import ClassVar
 
-from textual.binding import BindingType, Keymap
-from textual.worker import Worker, WorkerState
+from textual.app import App
+from textual.binding import Binding, BindingType, Keymap
+from textual.screen import Screen
 
-from annotator.tui.bindings import APP_BINDINGS, SECTIONS
-from annotator.tui.editing import EditingActions
-from annotator.tui.exporting import ExportActions
-from annotator.tui.navigation import NavigationActions
-from annotator.tui.playback import PlaybackActions
+from annotator.core.session import ReviewSession
+from annotator.tui.bindings import SECTIONS
 from annotator.tui.screens.help import HelpScreen
-from annotator.tui.transcription import TranscriptionActions
+from annotator.tui.screens.review import ReviewScreen
+from annotator.tui.settings import ReviewSettings
+from annotator.tui.transcription import TranscribeJob
 from annotator.tui.widgets.segment_table import SegmentTable
 
 
-class ReviewApp(
-    EditingActions, NavigationActions, PlaybackActions, TranscriptionActions, ExportActions
-):
+class ReviewApp(App[None]):
     """Review one media file's transcript: listen, correct, attribute, tag, export."""
 
     CSS_PATH = "app.tcss"
     TITLE = "annotator review"
     ENABLE_COMMAND_PALETTE = False  # every action has a key; ? lists them
-    BINDINGS: ClassVar[list[BindingType]] = list(APP_BINDINGS)
+    #: Textual's ctrl+q, without priority: the review screen's quit (same id, same keys)
+    #: asks first while a transcription runs, and shows in the footer.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", show=False, id="app.quit"),
+    ]
 
-    def on_mount(self) -> None:
-        self.setup_view()
-        self.start_player()
-        self.start_transcription()
+    def __init__(
+        self,
+        session: ReviewSession,
+        *,
+        db_path: Path,
+        media_path: Path | None = None,
+        transcribe: TranscribeJob | None = None,
+        video: bool = False,
+        player_args: Sequence[str] = (),
+        export_dir: Path = Path("exports"),
+        read_only: bool = False,
+    ) -> None:
+        super().__init__()
+        self.settings = ReviewSettings(
+            db_path, media_path or Path(session.media.path), transcribe, video,
+            tuple(player_args), export_dir, read_only,
+        )
+        self.keymap_overrides: dict[str, str] = {}
+        self._quit_armed = False
+        self.review = ReviewScreen(session, self.settings)
 
-    def on_unmount(self) -> None:
-        self.stop_player()
+    def get_default_screen(self) -> Screen[None]:
+        return self.review
 
     def set_keymap(self, keymap: Keymap) -> None:
         """Remap keys by binding id (remembered so the help screen shows the user's keys)."""
@@ -53,13 +72,13 @@ class ReviewApp(
         table_keys = ("Move and mark", [
             b for b in SegmentTable.BINDINGS if not isinstance(b, tuple | str)
         ])
-        self.push_screen(HelpScreen([table_keys, *SECTIONS], self.keymap_overrides))
-
-    _quit_armed = False
+        self.review.open_dialog(HelpScreen([table_keys, *SECTIONS], self.keymap_overrides),
+                                lambda _: None)
 
     async def action_quit(self) -> None:
-        """Quit; while a transcription runs, ask for a second q (it would be cut short)."""
-        if self.transcribing and not self._quit_armed:
+        """Quit; while a transcription runs, ask for a second q within 6 s (quitting cuts it
+        short; the unfinished part is transcribed again next time)."""
+        if self.review.transcriber.running and not self._quit_armed:
             self._quit_armed = True
             self.notify(
                 "Transcription is still running: quitting stops it, and the unfinished part "
@@ -72,10 +91,3 @@ class ReviewApp(
 
     def _disarm_quit(self) -> None:
         self._quit_armed = False
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """Workers report expected failures as messages; this catches the unexpected."""
-        if event.state is WorkerState.ERROR:
-            error = event.worker.error
-            self.notify(f"{type(error).__name__}: {error}", title=f"{event.worker.name} failed",
-                        severity="error", timeout=15, markup=False)

@@ -3,8 +3,8 @@
 Each binding has an ``id`` (``section.name``) so a user can remap it with Textual's keymap
 (``App.set_keymap({"edit.text": "f2"})``). The segment table's own keys (cursor movement, range
 marking) live on :class:`~annotator.tui.widgets.segment_table.SegmentTable`; the help screen
-lists those too. To add a key: add a :class:`Binding` here and an ``action_*`` method on the
-app (see :mod:`annotator.tui.actions`).
+lists those too. To add a key: add a :class:`Binding` here and an ``action_*`` method on
+:class:`~annotator.tui.screens.review.ReviewScreen` (or ``app.`` in the action for the app's).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from textual.binding import Binding
 SECTIONS: list[tuple[str, list[Binding]]] = [
     ("Find", [
         Binding("u", "next_unreviewed", "Next unreviewed", show=False, id="find.unreviewed"),
-        Binding("U", "prev_unreviewed", "Previous unreviewed", show=False,
+        Binding("U", "next_unreviewed(True)", "Previous unreviewed", show=False,
                 id="find.unreviewed_prev"),
         Binding("c", "next_low", "Next low-confidence", show=False, id="find.low"),
-        Binding("C", "prev_low", "Previous low-confidence", show=False, id="find.low_prev"),
+        Binding("C", "next_low(True)", "Previous low-confidence", show=False, id="find.low_prev"),
         Binding("number_sign", "next_tag", "Next with a tag…", show=False, id="find.tag"),
         Binding("slash", "search", "Search", id="find.search"),
         Binding("n", "find_again(1)", "Next match", show=False, id="find.next"),
@@ -80,8 +80,8 @@ SECTIONS: list[tuple[str, list[Binding]]] = [
     ]),
     ("App", [
         Binding("E", "export", "Export…", id="app.export"),
-        Binding("question_mark", "help", "Help", id="app.help"),
-        Binding("q,ctrl+q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark", "app.help", "Help", id="app.help"),
+        Binding("q,ctrl+q", "app.quit", "Quit", id="app.quit"),
     ]),
 ]
 
@@ -91,6 +91,11 @@ APP_BINDINGS: list[Binding] = [b for _, group in SECTIONS for b in group]
 PLAYER_ACTIONS = frozenset(
     b.action.split("(")[0] for b in APP_BINDINGS if b.id and b.id.startswith("play.")
 ) - {"toggle_follow"}
+#: Actions that change the review (disabled in a read-only review).
+EDIT_ACTIONS = frozenset(
+    b.action.split("(")[0] for b in APP_BINDINGS
+    if b.id and b.id.split(".")[0] in {"review", "edit"}
+)
 
 
 def key_names(keys: str) -> str:

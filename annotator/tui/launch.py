@@ -24,7 +24,7 @@ from annotator.core.session import ReviewSession
 from annotator.core.store import Workspace
 from annotator.errors import MediaError, NotFoundError, UsageError
 from annotator.tui.app import ReviewApp
-from annotator.tui.base import TranscribeJob
+from annotator.tui.transcription import TranscribeJob
 
 
 @dataclass(frozen=True)

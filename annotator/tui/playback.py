@@ -1,33 +1,36 @@
-"""Listening: mpv through :class:`annotator.player.Player`, and the table following playback.
+"""Listening: the playback controller of the review screen (mpv through
+:class:`annotator.player.Player`).
+
+:class:`Playback` is a plain object the screen owns; it never touches a widget. It posts its
+news to the screen as messages (:class:`Playback.Off`, ``Ready``, ``Failed``, ``Position``,
+``Playing``), and the screen decides what they mean on screen (the status bar clock, the table
+following playback, notifications).
 
 Threads: the player is started in a thread worker (loading a file can take a moment) and every
 player command runs in a thread worker too, so a slow or dead mpv never freezes the screen.
-The player calls ``on_position`` on its reader thread; that callback only posts
-:class:`Playback.Position`, and the handler (on the event loop) moves the status bar clock
-and, when the playing segment changes, the table's playing marker and cursor ("follow", ``L``
-toggles it).
+The player calls back on its reader thread; that callback only posts :class:`Playback.Position`.
 
-Without mpv the app works as before: playback keys are disabled and one notification says
-how to install it. When mpv found no audio device and fell back to silent output
-(``Player.silent``), one notification says so, unless the app asked for ``--ao=null`` itself.
+Without mpv the app works as before: :class:`Playback.Off` says how to install it and
+:attr:`Playback.state` stays ``"none"`` (the screen disables the playback keys). When mpv found
+no audio device and fell back to silent output (``Player.silent``),
+:meth:`Playback.silence_notice` says so once, unless the app asked for ``--ao=null`` itself.
 """
 
 from __future__ import annotations
 
 import time
-from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual import work
 from textual.message import Message
 from textual.worker import get_current_worker
 
 from annotator.errors import AnnotatorError
-from annotator.tui.base import ReviewBase
-from annotator.tui.bindings import PLAYER_ACTIONS
 
 if TYPE_CHECKING:
+    from textual.widget import Widget
+
     from annotator.player import Player
 
 #: No position report for this long means playback stopped (end of range, pause).
@@ -35,7 +38,19 @@ IDLE_AFTER_S = 0.6
 
 
 class Playback:
-    """Messages about the player (posted from worker and player threads)."""
+    """Play the media being reviewed; see the module docstring.
+
+    ``state`` is ``"none"`` (no player), ``"starting"``, ``"ready"`` or ``"failed"``.
+    """
+
+    class Off(Message):
+        """There is no playback (no mpv, no media file): ``reason`` says why and what to do."""
+
+        def __init__(self, title: str, reason: str, timeout: float = 10) -> None:
+            super().__init__()
+            self.title = title
+            self.reason = reason
+            self.timeout = timeout  # how long to show it
 
     class Ready(Message):
         def __init__(self, player: Player) -> None:
@@ -52,36 +67,47 @@ class Playback:
             super().__init__()
             self.ms = ms
 
+    class Playing(Message):
+        """Playback started or stopped (no position for :data:`IDLE_AFTER_S`)."""
 
-class PlaybackActions(ReviewBase):
-    """Play, pause, seek, speed, and follow-along."""
+        def __init__(self, playing: bool) -> None:
+            super().__init__()
+            self.playing = playing
 
-    _last_position_at = 0.0
-    _playing_id: int | None = None
-    _silence_noted = False
+    def __init__(
+        self, host: Widget, media_path: Path, *, video: bool = False,
+        player_args: Sequence[str] = (),
+    ) -> None:
+        self.host = host
+        self.media_path = media_path
+        self.video = video
+        self.player_args = tuple(player_args)
+        self.player: Player | None = None
+        self.state = "none"
+        self.playing = False
+        self._last_position_at = 0.0
+        self._silence_noted = False
 
-    def start_player(self) -> None:
+    def start(self) -> None:
+        """Start mpv in a thread worker, or post :class:`Playback.Off` saying why not."""
         from annotator import player as player_mod
 
         if player_mod.find_mpv() is None:
-            self.player_state = "none"
-            self.notify(
-                f"Audio playback is off: mpv was not found. To listen, {player_mod.INSTALL_ADVICE}."
-                " Everything else works without it.",
-                title="No player", severity="warning", timeout=15, markup=False,
-            )
+            self.host.post_message(Playback.Off("No player", (
+                f"Audio playback is off: mpv was not found. To listen, "
+                f"{player_mod.INSTALL_ADVICE}. Everything else works without it."), 15))
             return
         if not self.media_path.is_file():
-            self.player_state = "none"
-            self.notify(f"Audio playback is off: {self.media_path} is not there.",
-                        title="No media file", severity="warning", timeout=10, markup=False)
+            self.host.post_message(Playback.Off(
+                "No media file", f"Audio playback is off: {self.media_path} is not there."))
             return
-        self.player_state = "starting"
-        self._start_player()
-        self.set_interval(0.3, self._check_idle)
+        self.state = "starting"
+        self.host.run_worker(self._start_player, name="player", group="player-start",
+                             exclusive=True, thread=True, exit_on_error=False)
+        self.host.set_interval(0.3, self._check_idle)
 
-    @work(thread=True, exclusive=True, group="player-start", exit_on_error=False)
     def _start_player(self) -> None:
+        """Runs in a thread worker."""
         from annotator.player import Player
 
         player = Player(self.media_path, video=self.video, extra_args=self.player_args,
@@ -89,113 +115,84 @@ class PlaybackActions(ReviewBase):
         try:
             player.start()
         except AnnotatorError as exc:
-            self.post_message(Playback.Failed(str(exc)))
+            self.host.post_message(Playback.Failed(str(exc)))
             return
         if get_current_worker().is_cancelled:  # the app closed meanwhile
             player.close()
             return
-        self.post_message(Playback.Ready(player))
+        self.host.post_message(Playback.Ready(player))
 
     def _on_position(self, ms: int | None) -> None:
         """Runs on the player's reader thread: hand over and return at once."""
-        self.post_message(Playback.Position(ms))
-
-    def on_playback_ready(self, message: Playback.Ready) -> None:
-        self.player = message.player
-        self.player_state = "ready"
-        self.refresh_bindings()
-        self.note_silence(message.player)
-
-    def note_silence(self, player: Player) -> None:
-        """Say once that playback is silent when mpv fell back to no audio output."""
-        # getattr: players without the attribute (older annotator.player) are never silent.
-        if (self._silence_noted or not getattr(player, "silent", False)
-                or "--ao=null" in self.player_args):
-            return
-        self._silence_noted = True
-        message = "No audio device: playback is silent (check your sound setup)"
-        reason = str(getattr(player, "silent_reason", "") or "")
-        if reason:
-            message += f"\n{reason}"
-        self.notify(message, title="Player", severity="warning", timeout=10, markup=False)
-
-    def on_playback_failed(self, message: Playback.Failed) -> None:
-        self.status.playing = False
-        if self.player is None or not self.player.running:
-            self.player_state = "failed"
-            self.refresh_bindings()
-        self.notify(message.error, title="Player", severity="error", timeout=8, markup=False)
-
-    def on_playback_position(self, message: Playback.Position) -> None:
-        if message.ms is None:
-            return
-        self._last_position_at = time.monotonic()
-        self.status.position_ms = message.ms
-        self.follow_position(message.ms)
-
-    def follow_position(self, ms: int) -> None:
-        """Mark the segment playing at ``ms``; move the cursor there if following."""
-        rows = self.table.rows
-        i = bisect_right(rows, ms, key=lambda s: s.start_ms) - 1
-        seg = rows[i] if i >= 0 and rows[i].end_ms > ms else None
-        seg_id = seg.id if seg is not None else None
-        if seg_id == self._playing_id:
-            return
-        self._playing_id = seg_id
-        self.table.set_playing(seg_id)
-        if seg is not None and self.follow and i != self.table.cursor:
-            self.table.move_to(i)
+        if ms is not None:
+            self._last_position_at = time.monotonic()
+        self.host.post_message(Playback.Position(ms))
 
     def _check_idle(self) -> None:
         playing = time.monotonic() - self._last_position_at < IDLE_AFTER_S
-        if self.status.playing != playing:
-            self.status.playing = playing
+        if playing != self.playing:
+            self.playing = playing
+            self.host.post_message(Playback.Playing(playing))
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in PLAYER_ACTIONS and self.player_state != "ready":
-            return None  # shown dimmed, does nothing
-        return True
+    # -- what the screen tells it ---------------------------------------------------------------
 
-    # -- commands -------------------------------------------------------------------------
+    def adopt(self, player: Player) -> None:
+        """The started player (from :class:`Playback.Ready`)."""
+        self.player = player
+        self.state = "ready"
 
-    def player_do(self, command: Callable[[Player], object]) -> None:
-        if self.player is not None:
-            self._run_player(self.player, command)
+    def failed(self) -> None:
+        """A command failed: the player is gone unless it still runs."""
+        if self.player is None or not self.player.running:
+            self.state = "failed"
 
-    @work(thread=True, group="player", exit_on_error=False)
-    def _run_player(self, player: Player, command: Callable[[Player], object]) -> None:
-        try:
-            command(player)
-        except AnnotatorError as exc:
-            self.post_message(Playback.Failed(str(exc)))
+    def silence_notice(self) -> str | None:
+        """What to say, once, when mpv plays without an audio device."""
+        player = self.player
+        # getattr: players without the attribute (older annotator.player) are never silent.
+        if (player is None or self._silence_noted or not getattr(player, "silent", False)
+                or "--ao=null" in self.player_args):
+            return None
+        self._silence_noted = True
+        message = "No audio device: playback is silent (check your sound setup)"
+        reason = str(getattr(player, "silent_reason", "") or "")
+        return f"{message}\n{reason}" if reason else message
 
-    def action_play_segment(self) -> None:
-        seg = self.table.current
-        if seg is not None:
-            self.status.playing = True
-            self.player_do(lambda p: p.play_range(seg.start_ms, seg.end_ms))
+    # -- commands (each in a thread worker) --------------------------------------------------
 
-    def action_play_from_here(self) -> None:
-        seg = self.table.current
-        start = seg.start_ms if seg is not None else 0
-        self.status.playing = True
-        self.player_do(lambda p: p.play_from(start))
+    def play_range(self, start_ms: int, end_ms: int) -> None:
+        self._do(lambda p: p.play_range(start_ms, end_ms), playing=True)
 
-    def action_toggle_pause(self) -> None:
-        self.player_do(lambda p: p.toggle_pause())
+    def play_from(self, start_ms: int) -> None:
+        self._do(lambda p: p.play_from(start_ms), playing=True)
 
-    def action_seek(self, delta_ms: int) -> None:
-        self.player_do(lambda p: p.seek_relative(delta_ms))
+    def toggle_pause(self) -> None:
+        self._do(lambda p: p.toggle_pause())
 
-    def action_speed(self, speed: float) -> None:
-        self.status.speed = speed
-        self.player_do(lambda p: p.set_speed(speed))
+    def seek(self, delta_ms: int) -> None:
+        self._do(lambda p: p.seek_relative(delta_ms))
 
-    def action_toggle_follow(self) -> None:
-        self.follow = not self.follow
-        self.notify(f"Follow playback: {'on' if self.follow else 'off'}", timeout=2)
+    def set_speed(self, speed: float) -> None:
+        self._do(lambda p: p.set_speed(speed))
 
-    def stop_player(self) -> None:
+    def _do(self, command: Callable[[Player], object], *, playing: bool = False) -> None:
+        player = self.player
+        if player is None:
+            return
+        if playing and not self.playing:
+            self.playing = True  # shown at once; the idle check turns it off again
+            self.host.post_message(Playback.Playing(True))
+
+        def run() -> None:
+            try:
+                command(player)
+            except AnnotatorError as exc:
+                self.host.post_message(Playback.Failed(str(exc)))
+
+        self.host.run_worker(run, name="player command", group="player", thread=True,
+                             exit_on_error=False)
+
+    def close(self) -> None:
         player, self.player = self.player, None
         if player is not None:
             player.close()

@@ -20,12 +20,12 @@ async def test_long_stream_opens_whole_and_a_tag_rerenders_only_its_row(tmp_path
         async with app.run_test(size=(120, 35)) as pilot:
             await pilot.pause()
             # the stream opens, every row is there
-            assert len(app.table.rows) == 5000
-            assert sum(len(s.words) for s in app.session.segments) == 40000
-            assert app.table.current == app.session.segments[0]
-            assert app.status.reviewed == (0, 5000)
+            assert len(app.review.table.rows) == 5000
+            assert sum(len(s.words) for s in app.review.session.segments) == 40000
+            assert app.review.table.current == app.review.session.segments[0]
+            assert app.review.status.reviewed == (0, 5000)
 
-            table = app.table
+            table = app.review.table
             composed = 0
             compose = table._compose_line
 

@@ -33,43 +33,43 @@ async def test_opens_on_the_first_segment(make_app: AppFactory, demo_db: Path,
     app = make_app(demo_db, demo_ref)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert len(app.table.rows) == len(app.session.segments) > 10
-        assert app.table.cursor == 0
-        assert app.detail.segment == app.session.segments[0]
-        assert app.status.reviewed == (0, len(app.session.segments))
+        assert len(app.review.table.rows) == len(app.review.session.segments) > 10
+        assert app.review.table.cursor == 0
+        assert app.review.detail.segment == app.review.session.segments[0]
+        assert app.review.status.reviewed == (0, len(app.review.session.segments))
         await pilot.press("j", "j", "k")
-        assert app.table.cursor == 1
+        assert app.review.table.cursor == 1
         await pilot.press("G")
-        assert app.table.cursor == len(app.table.rows) - 1
+        assert app.review.table.cursor == len(app.review.table.rows) - 1
         await pilot.press("g")
-        assert app.table.cursor == 0
+        assert app.review.table.cursor == 0
 
 
 async def test_tag_speaker_agency_state_are_saved(make_app: AppFactory, demo_db: Path,
                                                   demo_ref: str) -> None:
     app = make_app(demo_db, demo_ref)
     async with app.run_test(size=SIZE) as pilot:
-        first = app.table.current
+        first = app.review.table.current
         assert first is not None
         await pilot.press("t")
-        assert app.chord is not None  # the choices show in place of the detail pane
+        assert app.review.detail.chord is not None  # the choices show in place of the detail pane
         await pilot.press("question_mark")  # not a choice: ignored, still waiting
-        assert app.chord is not None and not isinstance(app.screen, HelpScreen)
+        assert app.review.detail.chord is not None and not isinstance(app.screen, HelpScreen)
         await pilot.press("v")  # verbal order
-        assert app.chord is None
+        assert app.review.detail.chord is None
         await pilot.press("a", "l")  # local police
         await pilot.press("s", "o")  # officer
         await pilot.press("r")  # reviewed, moves on
-        assert app.table.cursor == 1
-        seg = app.session.segment(first.id)
+        assert app.review.table.cursor == 1
+        seg = app.review.session.segment(first.id)
         assert seg.tags == ("local_police", "verbal_order")
         assert seg.state is ReviewState.REVIEWED
-        assert app.session.speaker_label(seg) == "Officer"
-        assert app.status.saved.startswith("saved")
-        assert app.status.reviewed[0] == 1
+        assert app.review.session.speaker_label(seg) == "Officer"
+        assert app.review.status.saved.startswith("saved")
+        assert app.review.status.reviewed[0] == 1
         # toggling the same tag again removes it
         await pilot.press("k", "t", "v")
-        assert app.session.segment(first.id).tags == ("local_police",)
+        assert app.review.session.segment(first.id).tags == ("local_police",)
     with Workspace(demo_db) as ws:
         stored = ws.segment(first.id)
         assert stored.tags == ("local_police",)
@@ -84,7 +84,7 @@ async def test_chord_choices_stay_on_screen_until_answered(
     following along, not the highlight of a key typed just before the chord's key."""
     app = make_app(demo_db, demo_ref)
     async with app.run_test(size=SIZE) as pilot:
-        first = app.table.current
+        first = app.review.table.current
         assert first is not None
         await pilot.press("s")
         # Typed fast, a chord's choice and the next chord key arrive together: the choice's
@@ -92,149 +92,151 @@ async def test_chord_choices_stay_on_screen_until_answered(
         for key in "oa":
             app.post_message(events.Key(key, key))
         await pilot.pause()
-        assert app.chord is not None and app.chord.title.startswith("Agency")
-        assert app.detail.choosing == app.chord.title  # the choices are on screen
+        detail = app.review.detail
+        assert detail.chord is not None and detail.chord.title.startswith("Agency")
+        assert detail.choosing == detail.chord.title  # the choices are on screen
         for key in "lt":
             app.post_message(events.Key(key, key))
         await pilot.pause()
-        assert app.chord is not None and app.chord.title.startswith("Action")
-        assert app.detail.choosing == app.chord.title
+        assert detail.chord is not None and detail.chord.title.startswith("Action")
+        assert detail.choosing == detail.chord.title
         await pilot.press("v")
-        seg = app.session.segment(first.id)
+        seg = app.review.session.segment(first.id)
         assert seg.tags == ("local_police", "verbal_order")
-        assert app.detail.choosing is None and app.detail.segment == seg  # shown again
+        assert detail.choosing is None and detail.segment == seg  # shown again
 
         await pilot.press("t")
-        later = app.session.segments[5]
-        app.post_message(Playback.Position(later.start_ms + 10))  # follow moves the cursor
+        later = app.review.session.segments[5]
+        app.review.post_message(Playback.Position(later.start_ms + 10))  # follow moves the cursor
         await pilot.pause()
-        assert app.table.cursor == 5 and app.detail.choosing == "Action (toggle)"
+        assert app.review.table.cursor == 5 and app.review.detail.choosing == "Action (toggle)"
         await pilot.press("escape")
-        assert app.chord is None and app.detail.segment == later
+        assert app.review.detail.chord is None and app.review.detail.segment == later
 
 
 async def test_edit_text_keeps_machine_draft(make_app: AppFactory, demo_db: Path,
                                              demo_ref: str) -> None:
     app = make_app(demo_db, demo_ref)
     async with app.run_test(size=SIZE) as pilot:
-        seg = app.table.current
+        seg = app.review.table.current
         assert seg is not None
         await pilot.press("e")
         assert isinstance(app.screen, PromptScreen)
         assert app.screen.query_one(Input).value == seg.text
         await type_into_prompt(pilot, "Driver, roll your window down. Right now!")
-        edited = app.session.segment(seg.id)
+        edited = app.review.session.segment(seg.id)
         assert edited.human_text == "Driver, roll your window down. Right now!"
         assert edited.machine_text == seg.machine_text
-        assert app.detail.segment == edited
+        assert app.review.detail.segment == edited
         # escape cancels without a change
         await pilot.press("e", "escape")
-        assert app.session.segment(seg.id) == edited
+        assert app.review.session.segment(seg.id) == edited
 
 
 async def test_split_merge_and_undo_redo(make_app: AppFactory, demo_db: Path,
                                          demo_ref: str) -> None:
     app = make_app(demo_db, demo_ref)
     async with app.run_test(size=SIZE) as pilot:
-        seg = app.table.current
+        seg = app.review.table.current
         assert seg is not None and len(seg.words) >= 4
-        count = len(app.session.segments)
+        count = len(app.review.session.segments)
         await pilot.press("S")
         cut = app.screen.cut  # type: ignore[attr-defined]
         await pilot.press("right", "enter")
-        assert len(app.session.segments) == len(app.table.rows) == count + 1
-        first, second = app.session.segments[0], app.session.segments[1]
+        assert len(app.review.session.segments) == len(app.review.table.rows) == count + 1
+        first, second = app.review.session.segments[0], app.review.session.segments[1]
         assert first.id == seg.id and first.words == seg.words[: cut + 1]
         assert second.words == seg.words[cut + 1 :]
-        assert app.table.current == first
+        assert app.review.table.current == first
         await pilot.press("J")  # join back
-        assert len(app.table.rows) == count
-        assert app.session.segment(seg.id).words == seg.words
+        assert len(app.review.table.rows) == count
+        assert app.review.session.segment(seg.id).words == seg.words
         await pilot.press("z")  # undo the merge
-        assert len(app.table.rows) == count + 1
+        assert len(app.review.table.rows) == count + 1
         await pilot.press("z")  # undo the split
-        assert len(app.table.rows) == count
-        assert app.session.segment(seg.id) == seg
+        assert len(app.review.table.rows) == count
+        assert app.review.session.segment(seg.id) == seg
         await pilot.press("Z")  # redo the split
-        assert len(app.table.rows) == count + 1
+        assert len(app.review.table.rows) == count + 1
 
 
 async def test_nudges_move_edges(make_app: AppFactory, demo_db: Path, demo_ref: str) -> None:
     app = make_app(demo_db, demo_ref)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("j")
-        seg = app.table.current
+        seg = app.review.table.current
         assert seg is not None
         await pilot.press("left_square_bracket", "right_curly_bracket")
-        assert app.session.segment(seg.id).start_ms == seg.start_ms - 100 + 1000
+        assert app.review.session.segment(seg.id).start_ms == seg.start_ms - 100 + 1000
         await pilot.press("minus", "plus")
-        assert app.session.segment(seg.id).end_ms == seg.end_ms - 100 + 1000
-        assert app.table.current is not None and app.table.current.id == seg.id
+        assert app.review.session.segment(seg.id).end_ms == seg.end_ms - 100 + 1000
+        assert app.review.table.current is not None and app.review.table.current.id == seg.id
         await pilot.press("z", "z", "z", "z")
-        assert app.session.segment(seg.id) == seg
+        assert app.review.session.segment(seg.id) == seg
 
 
 async def test_search_and_find_again(make_app: AppFactory, demo_db: Path,
                                      demo_ref: str) -> None:
     app = make_app(demo_db, demo_ref)
     async with app.run_test(size=SIZE) as pilot:
-        hits = [i for i, s in enumerate(app.session.segments) if "warrant" in s.text.lower()]
+        hits = [i for i, s in enumerate(app.review.session.segments) if "warrant" in s.text.lower()]
         assert len(hits) >= 2
         await pilot.press("slash")
         await type_into_prompt(pilot, "warrant")
-        assert app.table.cursor == hits[0]
+        assert app.review.table.cursor == hits[0]
         await pilot.press("n")
-        assert app.table.cursor == hits[1]
+        assert app.review.table.cursor == hits[1]
         await pilot.press("N")
-        assert app.table.cursor == hits[0]
+        assert app.review.table.cursor == hits[0]
         # tags and speakers are searched too
         await pilot.press("g", "o", "k")  # key moment (other tag) on the first segment
         await pilot.press("G", "slash")
         await type_into_prompt(pilot, "key moment")
-        assert app.table.cursor == 0
+        assert app.review.table.cursor == 0
 
 
 async def test_range_assign_and_rename_everywhere(make_app: AppFactory, demo_db: Path,
                                                   demo_ref: str) -> None:
     app = make_app(demo_db, demo_ref)
     async with app.run_test(size=SIZE) as pilot:
-        ids = [s.id for s in app.session.segments[:3]]
+        ids = [s.id for s in app.review.session.segments[:3]]
         await pilot.press("V", "j", "j")
-        assert [s.id for s in app.table.selected()] == ids
+        assert [s.id for s in app.review.table.selected()] == ids
         await pilot.press("t", "w")  # window broken, on all three
         await pilot.press("V", "k", "k")  # new mark from the third back to the first
         await pilot.press("s", "f")  # federal agent
-        assert len(app.table.selected()) == 1  # the mark is cleared after use
+        assert len(app.review.table.selected()) == 1  # the mark is cleared after use
         for seg_id in ids:
-            seg = app.session.segment(seg_id)
+            seg = app.review.session.segment(seg_id)
             assert "window_broken" in seg.tags
-            assert app.session.speaker_label(seg) == "Federal agent"
+            assert app.review.session.speaker_label(seg) == "Federal agent"
         await pilot.press("R")
         await type_into_prompt(pilot, "Agent Doe")
-        assert {app.session.speaker_label(app.session.segment(i)) for i in ids} == {"Agent Doe"}
-        assert all(app.table.cells(i)[2].plain == "Agent Doe" for i in range(3))
+        session = app.review.session
+        assert {session.speaker_label(session.segment(i)) for i in ids} == {"Agent Doe"}
+        assert all(app.review.table.cells(i)[2].plain == "Agent Doe" for i in range(3))
         # shift+down extends a range too
         await pilot.press("g", "shift+down", "shift+down", "x")
-        assert len(app.table.selected()) == 1
+        assert len(app.review.table.selected()) == 1
 
 
 async def test_new_speaker_and_new_tag_from_the_ui(make_app: AppFactory, demo_db: Path,
                                                    demo_ref: str) -> None:
     app = make_app(demo_db, demo_ref)
     async with app.run_test(size=SIZE) as pilot:
-        seg = app.table.current
+        seg = app.review.table.current
         assert seg is not None
         await pilot.press("s", "plus")
         await type_into_prompt(pilot, "Neighbour across the street")
-        assert app.session.speaker_label(app.session.segment(seg.id)) == (
+        assert app.review.session.speaker_label(app.review.session.segment(seg.id)) == (
             "Neighbour across the street")
         await pilot.press("o", "plus")
         await type_into_prompt(pilot, "Dog barking")
-        entry = app.session.codebook.get("dog_barking")
+        entry = app.review.session.codebook.get("dog_barking")
         assert entry is not None and entry.kind == "other"
-        assert "dog_barking" in app.session.segment(seg.id).tags
+        assert "dog_barking" in app.review.session.segment(seg.id).tags
     with Workspace(demo_db) as ws:
-        media_id = app.session.media_id
+        media_id = app.review.session.media_id
         cb_id = ws.media_codebook(media_id)
         assert cb_id is not None
         assert ws.load_codebook(cb_id).get("dog_barking") is not None
@@ -243,14 +245,14 @@ async def test_new_speaker_and_new_tag_from_the_ui(make_app: AppFactory, demo_db
 async def test_filter_view(make_app: AppFactory, demo_db: Path, demo_ref: str) -> None:
     app = make_app(demo_db, demo_ref)
     async with app.run_test(size=SIZE) as pilot:
-        total = len(app.table.rows)
+        total = len(app.review.table.rows)
         await pilot.press("r", "r")  # two reviewed
         await pilot.press("f", "u")
-        assert len(app.table.rows) == total - 2
-        assert all(s.state is ReviewState.UNREVIEWED for s in app.table.rows)
-        assert "filter" in app.status.activity
+        assert len(app.review.table.rows) == total - 2
+        assert all(s.state is ReviewState.UNREVIEWED for s in app.review.table.rows)
+        assert "filter" in app.review.status.activity
         await pilot.press("f", "minus")
-        assert len(app.table.rows) == total
+        assert len(app.review.table.rows) == total
 
 
 async def test_next_unreviewed_low_confidence_and_tag(make_app: AppFactory, demo_db: Path,
@@ -258,19 +260,19 @@ async def test_next_unreviewed_low_confidence_and_tag(make_app: AppFactory, demo
     app = make_app(demo_db, demo_ref)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("r", "r", "g", "u")
-        assert app.table.cursor == 2
+        assert app.review.table.cursor == 2
         await pilot.press("j", "j", "t", "s", "g", "number_sign")
         picker = app.screen
         assert isinstance(picker, PickerScreen)
         key = next(c.key for c in picker.choices if c.value == "strike_on_vehicle")
         await pilot.press(key)
-        assert app.table.cursor == 4
+        assert app.review.table.cursor == 4
         from annotator.core.search import is_low_confidence
 
-        low = [i for i, s in enumerate(app.table.rows) if is_low_confidence(s)]
+        low = [i for i, s in enumerate(app.review.table.rows) if is_low_confidence(s)]
         if low:
             await pilot.press("g", "c")
-            assert app.table.cursor == next((i for i in low if i > 0), low[0])
+            assert app.review.table.cursor == next((i for i in low if i > 0), low[0])
 
 
 async def test_help_lists_every_binding(make_app: AppFactory, demo_db: Path,
@@ -300,13 +302,13 @@ async def test_everything_persists_across_a_restart(make_app: AppFactory, demo_d
                                                     demo_ref: str) -> None:
     app = make_app(demo_db, demo_ref, reviewer="alice")
     async with app.run_test(size=SIZE) as pilot:
-        seg = app.session.segments[1]
+        seg = app.review.session.segments[1]
         await pilot.press("j", "t", "s", "d", "m")
         await type_into_prompt(pilot, "window hit twice")
         await pilot.press("e")
         await type_into_prompt(pilot, "Corrected words")
-        before = app.session.segment(seg.id)
-        count = len(app.session.segments)
+        before = app.review.session.segment(seg.id)
+        count = len(app.review.session.segments)
         await pilot.press("q")
     assert before.tags == ("strike_on_vehicle",)
     assert before.state is ReviewState.DISPUTED
@@ -314,10 +316,10 @@ async def test_everything_persists_across_a_restart(make_app: AppFactory, demo_d
     app2 = make_app(demo_db, demo_ref, reviewer="bob")
     async with app2.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        again = app2.session.segment(seg.id)
+        again = app2.review.session.segment(seg.id)
         assert again == before
         assert again.note == "window hit twice" and again.human_text == "Corrected words"
-        assert len(app2.table.rows) == count
+        assert len(app2.review.table.rows) == count
     with Workspace(demo_db) as ws:
         session = ReviewSession(ws, int(demo_ref), "carol")
         assert session.segment(seg.id) == before
@@ -330,26 +332,27 @@ async def test_insert_delete_and_undo(make_app: AppFactory, demo_db: Path,
                                       demo_ref: str) -> None:
     app = make_app(demo_db, demo_ref)
     async with app.run_test(size=SIZE) as pilot:
-        count = len(app.session.segments)
-        first = app.session.segments[0]
+        count = len(app.review.session.segments)
+        first = app.review.session.segments[0]
         await pilot.press("i")
         await type_into_prompt(pilot, "(inaudible shouting)")
-        assert len(app.table.rows) == count + 1
-        new = app.table.current
+        assert len(app.review.table.rows) == count + 1
+        new = app.review.table.current
         assert new is not None and new.human_text == "(inaudible shouting)"
         assert new.machine_text == "" and new.start_ms == first.end_ms
         await pilot.press("D")
-        assert len(app.table.rows) == count
+        assert len(app.review.table.rows) == count
         await pilot.press("z")
-        assert len(app.table.rows) == count + 1
-        assert app.table.current is not None and app.table.current.id == new.id
+        assert len(app.review.table.rows) == count + 1
+        assert app.review.table.current is not None and app.review.table.current.id == new.id
 
 
 async def test_quit_asks_twice_while_transcribing(make_app: AppFactory, demo_db: Path,
                                                   demo_ref: str) -> None:
     app = make_app(demo_db, demo_ref)
     async with app.run_test(size=SIZE) as pilot:
-        app.transcribing = True  # as while the worker runs (see test_workers for the real one)
+        # as while the worker runs (see test_workers for the real one)
+        app.review.transcriber.running = True
         await pilot.press("q")
         assert not app._exit
         await pilot.press("q")
@@ -368,6 +371,6 @@ async def test_keys_can_be_remapped_by_binding_id(make_app: AppFactory, demo_db:
         await pilot.press("f2")
         assert isinstance(app.screen, PromptScreen)
         await pilot.press("escape", "ctrl+r")
-        assert app.session.segments[0].state is ReviewState.REVIEWED
+        assert app.review.session.segments[0].state is ReviewState.REVIEWED
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen) and app.screen.keymap["edit.text"] == "f2"

@@ -44,7 +44,7 @@ async def test_markup_and_control_codes_show_literally(make_app: AppFactory,
     app = make_app(db, str(media.id))
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause()
-        rows = [app.table.cells(i) for i in range(len(HOSTILE))]
+        rows = [app.review.table.cells(i) for i in range(len(HOSTILE))]
         texts = [cells[5] for cells in rows]
         assert texts[0].plain == "[bold red]x[/]"
         assert texts[1].plain == "red alert"
@@ -54,10 +54,10 @@ async def test_markup_and_control_codes_show_literally(make_app: AppFactory,
         assert speaker.plain == "[b]boss[/b]" and no_style(speaker)
         # every drawn line is free of escape characters
         for y in range(len(HOSTILE) + 1):
-            strip = app.table.render_line(y)
+            strip = app.review.table.render_line(y)
             assert "\x1b" not in strip.text and "\x07" not in strip.text
-        detail = detail_text(app.session.segments[0], app.session.speakers,
-                             app.session.codebook)
+        detail = detail_text(app.review.session.segments[0], app.review.session.speakers,
+                             app.review.session.codebook)
         assert "[bold red]x[/]" in detail.plain and "[red]note[/red]" in detail.plain
         assert "\x1b" not in detail.plain
 
@@ -82,13 +82,14 @@ async def test_without_mpv_the_app_works_and_says_how_to_install(
     messages = record_notifications(app)
     async with app.run_test(size=(120, 35)) as pilot:
         await pilot.pause()
-        assert app.player is None and app.player_state == "none"
+        assert app.review.playback.player is None and app.review.playback.state == "none"
         assert sum("mpv" in m for m in messages) == 1
         assert any("apt-get install mpv" in m for m in messages)
         await pilot.press("enter", "space", "right", "p", "3")  # disabled, harmless
-        assert app.player is None
+        assert app.review.playback.player is None
         await pilot.press("t", "v")  # reviewing still works
-        assert app.table.current is not None and "verbal_order" in app.table.current.tags
+        current = app.review.table.current
+        assert current is not None and "verbal_order" in current.tags
         assert sum("mpv" in m for m in messages) == 1
 
 
@@ -117,13 +118,13 @@ async def test_silent_playback_is_reported_once_unless_asked_for(
     monkeypatch.setattr("annotator.player.find_mpv", lambda: "/usr/bin/mpv")
     monkeypatch.setattr("annotator.player.Player", SilentPlayer)
     app = make_app(demo_db, demo_ref, player_args=player_args)
-    assert app.media_path.is_file()
+    assert app.settings.media_path.is_file()
     messages = record_notifications(app)
     async with app.run_test(size=(120, 35)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert app.player_state == "ready"
-        app.post_message(Playback.Ready(app.player))  # type: ignore[arg-type]
+        assert app.review.playback.state == "ready"
+        app.review.post_message(Playback.Ready(app.review.playback.player))  # type: ignore[arg-type]
         await pilot.pause()
     silent = [m for m in messages if m.startswith("No audio device: playback is silent")]
     if player_args:
@@ -139,17 +140,17 @@ async def test_playing_segment_follows_the_player(make_app: AppFactory, demo_db:
                                                   demo_ref: str) -> None:
     app = make_app(demo_db, demo_ref)
     async with app.run_test(size=(120, 35)) as pilot:
-        target = app.session.segments[5]
-        app.post_message(Playback.Position(target.start_ms + 10))
+        target = app.review.session.segments[5]
+        app.review.post_message(Playback.Position(target.start_ms + 10))
         await pilot.pause()
-        assert app.table.cursor == 5
-        assert app.table.playing_id == target.id
-        assert app.status.position_ms == target.start_ms + 10
+        assert app.review.table.cursor == 5
+        assert app.review.table.playing_id == target.id
+        assert app.review.status.position_ms == target.start_ms + 10
         await pilot.press("L")  # follow off: the marker moves, the cursor stays
-        later = app.session.segments[7]
-        app.post_message(Playback.Position(later.start_ms + 10))
+        later = app.review.session.segments[7]
+        app.review.post_message(Playback.Position(later.start_ms + 10))
         await pilot.pause()
-        assert app.table.cursor == 5 and app.table.playing_id == later.id
+        assert app.review.table.cursor == 5 and app.review.table.playing_id == later.id
 
 
 def test_launch_errors_are_annotator_errors(tmp_path: Path, demo_db: Path) -> None:
@@ -173,10 +174,10 @@ async def test_codebook_option_is_installed_for_the_media(make_app: AppFactory, 
     )
     app = make_app(demo_db, demo_ref, codebook=toml)
     async with app.run_test(size=(120, 35)) as pilot:
-        assert app.session.codebook.name == "my-org"
+        assert app.review.session.codebook.name == "my-org"
         await pilot.press("t", "k")
-        assert app.table.current is not None and app.table.current.tags == ("kettle",)
-        tags = app.table.cells(0)[4]
+        assert app.review.table.current is not None and app.review.table.current.tags == ("kettle",)
+        tags = app.review.table.cells(0)[4]
         assert tags.plain == "[b]Kettling[/b]" and no_style(tags)
     with Workspace(demo_db) as ws:
         cb_id = ws.media_codebook(int(demo_ref))
@@ -205,13 +206,13 @@ async def test_held_back_segments_are_announced_and_stay_out_of_the_table(
     messages = record_notifications(app)
     async with app.run_test(size=(120, 35)) as pilot:
         await pilot.pause()
-        held = len(held_back(app.session.ws, app.session.media_id))
+        held = len(held_back(app.review.session.ws, app.review.session.media_id))
         assert [m for m in messages if "held back" in m] == [
             f"{held} machine segment{'s' if held != 1 else ''} held back as text heard in "
             "silence; not shown here. H lists them and restores one; the JSON export lists "
             "them under 'suppressed'."
         ]
-        assert all("Stay in the car" not in s.text for s in app.session.segments)
+        assert all("Stay in the car" not in s.text for s in app.review.session.segments)
 
 
 async def test_a_held_back_segment_is_restored_from_the_app(
@@ -223,7 +224,7 @@ async def test_a_held_back_segment_is_restored_from_the_app(
     app = make_app(demo_db, demo_ref)
     async with app.run_test(size=(120, 35)) as pilot:
         await pilot.pause()
-        count = len(app.session.segments)
+        count = len(app.review.session.segments)
         await pilot.press("H")
         await pilot.pause()
         picker = app.screen
@@ -232,8 +233,8 @@ async def test_a_held_back_segment_is_restored_from_the_app(
         assert choice.detail == "[bold]Stay in the car.[/]" and not choice.marked
         await pilot.press(choice.key)
         await pilot.pause()
-        assert len(app.session.segments) == count + 1
-        current = app.table.current
+        assert len(app.review.session.segments) == count + 1
+        current = app.review.table.current
         assert current is not None and current.machine_text == "[bold]Stay in the car.[/]"
         assert current.start_ms == 58490 and current.human_text is None
         await pilot.press("H")
@@ -241,7 +242,7 @@ async def test_a_held_back_segment_is_restored_from_the_app(
         assert isinstance(app.screen, PickerScreen) and app.screen.choices[0].marked
         await pilot.press("escape", "z")  # undo takes it out again
         await pilot.pause()
-        assert len(app.session.segments) == count
+        assert len(app.review.session.segments) == count
     with Workspace(demo_db) as ws:
         media = ws.find_media(demo_ref)
         actions = [e["action"] for e in ws.audit(media.id)]

@@ -25,16 +25,16 @@ async def test_new_file_is_transcribed_while_the_app_is_open(make_app: AppFactor
     app = make_app(db, str(clip))
     seen: list[int] = []
     async with app.run_test(size=(120, 35)) as pilot:
-        assert app.transcribe_job is not None
-        assert "transcribing" in app.status.activity
+        assert app.review.transcriber.job is not None
+        assert "transcribing" in app.review.status.activity
         deadline = time.monotonic() + 60
-        while app.transcribe_job is not None and time.monotonic() < deadline:
-            seen.append(len(app.table.rows))
+        while app.review.transcriber.job is not None and time.monotonic() < deadline:
+            seen.append(len(app.review.table.rows))
             await pilot.pause(0.05)
-        assert app.transcribe_job is None, app.status.activity
-        assert app.table.rows and app.table.rows == list(app.session.segments)
-        assert "forward" in " ".join(s.text.lower() for s in app.table.rows)
-        assert app.status.reviewed == (0, len(app.table.rows))
+        assert app.review.transcriber.job is None, app.review.status.activity
+        assert app.review.table.rows and app.review.table.rows == list(app.review.session.segments)
+        assert "forward" in " ".join(s.text.lower() for s in app.review.table.rows)
+        assert app.review.status.reviewed == (0, len(app.review.table.rows))
         await pilot.press("t", "v")
     with Workspace(db) as ws:
         media = ws.find_media("goforward.wav")
@@ -53,14 +53,15 @@ async def test_export_writes_files_with_the_review(make_app: AppFactory, demo_db
         await pilot.press("ctrl+s")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert len(app.last_export) == 4
-    suffixes = sorted(p.suffix for p in app.last_export)
+        assert len(app.review.exporter.last) == 4
+    suffixes = sorted(p.suffix for p in app.review.exporter.last)
     assert suffixes == [".ass", ".json", ".srt", ".vtt"]
-    assert all(p.parent == out and p.is_file() for p in app.last_export)
-    record = json.loads(next(p for p in app.last_export if p.suffix == ".json").read_text())
+    assert all(p.parent == out and p.is_file() for p in app.review.exporter.last)
+    written = app.review.exporter.last
+    record = json.loads(next(p for p in written if p.suffix == ".json").read_text())
     text = json.dumps(record)
     assert "window_broken" in text and "Federal agent" in text
-    srt = next(p for p in app.last_export if p.suffix == ".srt").read_text()
+    srt = next(p for p in app.review.exporter.last if p.suffix == ".srt").read_text()
     assert "Federal agent" in srt
     assert record["provenance"]["paths_redacted"] is False
     assert record["media"]["path"] == record["provenance"]["media"]["path"]
@@ -81,10 +82,11 @@ async def test_export_dialog_can_leave_folder_paths_out(
         await pilot.press("ctrl+s")
         await app.workers.wait_for_complete()
         await pilot.pause()
-    for path in app.last_export:
+    for path in app.review.exporter.last:
         text = path.read_text()
         assert "jane" not in text and "Evidence" not in text, path
-    record = json.loads(next(p for p in app.last_export if p.suffix == ".json").read_text())
+    written = app.review.exporter.last
+    record = json.loads(next(p for p in written if p.suffix == ".json").read_text())
     assert record["media"]["path"] == "IMG_0001.mp4"
     assert record["provenance"]["paths_redacted"] is True
     assert "/" not in record["run"]["options"]["model_path"]
@@ -98,19 +100,19 @@ async def test_real_mpv_plays_and_the_table_follows(make_app: AppFactory,
     app = make_app(demo_db, demo_ref, player_args=("--ao=null",))
     async with app.run_test(size=(120, 35)) as pilot:
         deadline = time.monotonic() + 10
-        while app.player_state == "starting" and time.monotonic() < deadline:
+        while app.review.playback.state == "starting" and time.monotonic() < deadline:
             await pilot.pause(0.05)
-        assert app.player_state == "ready"
+        assert app.review.playback.state == "ready"
         await pilot.press("j", "j", "enter")
-        target = app.session.segments[2]
+        target = app.review.session.segments[2]
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            pos = app.status.position_ms
+            pos = app.review.status.position_ms
             if pos is not None and pos > target.start_ms + 300:
                 break
             await pilot.pause(0.05)
-        assert app.status.position_ms is not None
-        assert app.status.position_ms >= target.start_ms
-        assert app.table.playing_id == target.id
+        assert app.review.status.position_ms is not None
+        assert app.review.status.position_ms >= target.start_ms
+        assert app.review.table.playing_id == target.id
         await pilot.press("space")
-    assert app.player is None  # closed on exit
+    assert app.review.playback.player is None  # closed on exit

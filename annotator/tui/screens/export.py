@@ -11,8 +11,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Static
+
+from annotator.tui.screens.dialog import Dialog
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,7 @@ class ExportRequest:
     redact_paths: bool = False
 
 
-class ExportScreen(ModalScreen[ExportRequest | None]):
+class ExportScreen(Dialog[ExportRequest | None]):
     """Checkboxes for every registered format, a folder input, Export / Cancel."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -58,8 +60,8 @@ class ExportScreen(ModalScreen[ExportRequest | None]):
                 yield Button("Export", variant="primary", id="export-ok")
                 yield Button("Cancel", id="export-cancel")
 
-    def on_mount(self) -> None:
-        self.query_one("#export-ok", Button).focus()
+    def focus_target(self) -> Widget:
+        return self.query_one("#export-ok", Button)
 
     def chosen(self) -> tuple[str, ...]:
         return tuple(

@@ -10,10 +10,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Static
 
 from annotator.tui.bindings import key_names
+from annotator.tui.screens.dialog import Dialog
 
 HelpSections = Sequence[tuple[str, Sequence[Binding]]]
 
@@ -49,7 +50,7 @@ def help_table(sections: HelpSections, keymap: Mapping[str, str]) -> Table:
     return table
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     """Lists every binding; any of escape, q or ? closes it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -74,8 +75,8 @@ class HelpScreen(ModalScreen[None]):
             ), classes="hint")
             yield Static(help_columns(self.sections, self.keymap), id="help-table")
 
-    def on_mount(self) -> None:
-        self.query_one("#help-body").focus()
+    def focus_target(self) -> Widget:
+        return self.query_one("#help-body")
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(None)

@@ -14,14 +14,13 @@ from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
-from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from annotator.tui.display import clean
+from annotator.tui.screens.dialog import Dialog
 
 ADD = "\x00add"
 CLEAR = "\x00clear"
@@ -53,7 +52,7 @@ def assign_keys(items: Iterable[tuple[str, str, str, str, bool]]) -> list[Choice
     return choices
 
 
-class PickerScreen(ModalScreen[str | None]):
+class PickerScreen(Dialog[str | None]):
     """Press a key to choose; Esc cancels."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -91,12 +90,10 @@ class PickerScreen(ModalScreen[str | None]):
             yield Static(table)
             yield Static(Text("Press a key. Esc: cancel", style="dim"), classes="hint")
 
-    def on_key(self, event: events.Key) -> None:
-        char = event.character
-        if not char or event.key == "escape":
+    def typed(self, key: str, character: str | None) -> None:
+        char = character
+        if not char:
             return
-        event.stop()
-        event.prevent_default()
         if char == "+" and self.add_label:
             self.dismiss(ADD)
         elif char == "-" and self.clear_label:

@@ -8,13 +8,14 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from annotator.tui.display import clean
+from annotator.tui.screens.dialog import Dialog
 
 
-class PromptScreen(ModalScreen[str | None]):
+class PromptScreen(Dialog[str | None]):
     """Enter returns the text (possibly empty), Escape returns ``None``.
 
     ``context`` is shown above the input as literal text (e.g. the machine draft while
@@ -45,8 +46,8 @@ class PromptScreen(ModalScreen[str | None]):
             yield Input(clean(self.value), placeholder=self.placeholder, id="prompt-input")
             yield Static(Text("Enter: OK   Esc: cancel", style="dim"), classes="hint")
 
-    def on_mount(self) -> None:
-        self.query_one(Input).focus()
+    def focus_target(self) -> Widget:
+        return self.query_one(Input)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

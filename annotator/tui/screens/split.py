@@ -9,14 +9,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.reactive import reactive
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from annotator.core.model import Segment
 from annotator.tui.display import clean, clock
+from annotator.tui.screens.dialog import Dialog
 
 
-class SplitScreen(ModalScreen[int | None]):
+class SplitScreen(Dialog[int | None]):
     """←/→ (or h/l) move the cut between machine words; Enter splits there."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

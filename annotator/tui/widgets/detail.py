@@ -1,24 +1,60 @@
-"""The detail pane: everything about the segment under the cursor."""
+"""The detail pane: everything about the segment under the cursor, or a chord's choices.
+
+Tagging is the most frequent review act, so it must not cost a screen: for a two-key command
+(``t`` then ``v``) the choices (codebook entries with their one-key shortcuts) replace this
+pane's content, the transcript stays visible, and the second key applies the choice. The pane
+owns that mode: it shows the choices, keeps them on screen while the cursor moves underneath
+(typed-ahead keys and playback move it), reads the second key (:meth:`DetailPane.press`),
+and shows the segment again when the chord ends. Esc cancels; ``+`` / ``-`` mean "add new…" /
+"clear" when the chord offers them; any other key that is not a choice rings the bell.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from annotator.core.codebook import default_codebook
 from annotator.core.model import Codebook, Segment, Speaker
 from annotator.tui.display import clean, detail_text
+from annotator.tui.screens.picker import ADD, CLEAR, Choice
 
-if TYPE_CHECKING:
-    from annotator.tui.screens.picker import Choice
+
+@dataclass
+class Chord:
+    """A waiting second key: its title, its choices and what choosing does.
+
+    ``on_choice`` is called with the chosen value (a choice's value, :data:`ADD` or
+    :data:`CLEAR`) at once, not through a message: the choice must take effect before the
+    next key is read, or a key typed right after it (``a l t v``) would act on a stale view.
+    """
+
+    title: str
+    choices: Sequence[Choice]
+    on_choice: Callable[[str], None]
+    add_label: str = ""
+    clear_label: str = ""
+    by_key: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_key = {c.key: c.value for c in self.choices if c.key}
+
+    def value_for(self, character: str) -> str | None:
+        if character == "+" and self.add_label:
+            return ADD
+        if character == "-" and self.clear_label:
+            return CLEAR
+        return self.by_key.get(character)
 
 
 class DetailPane(Static):
-    """Full text (weak words highlighted), machine text if corrected, tags, note, state."""
+    """Full text (weak words highlighted), machine text if corrected, tags, note, state; or
+    the choices of a :class:`Chord`."""
 
     DEFAULT_CSS = """
     DetailPane { height: 8; padding: 0 1; }
@@ -27,28 +63,61 @@ class DetailPane(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id, markup=False)
         self.segment: Segment | None = None
-        self.choosing: str | None = None  # the title of the choices shown, if any
+        self.chord: Chord | None = None
+        self._speakers: Mapping[int, Speaker] = {}
+        self._codebook: Codebook = default_codebook()
+
+    @property
+    def choosing(self) -> str | None:
+        """The title of the choices on screen, if a chord is waiting."""
+        return self.chord.title if self.chord is not None else None
 
     def show(
         self, segment: Segment | None, speakers: Mapping[int, Speaker], codebook: Codebook
     ) -> None:
-        self.segment = segment
-        self.choosing = None
-        if segment is None:
+        """Show ``segment`` (at once, or when the waiting chord ends)."""
+        self.segment, self._speakers, self._codebook = segment, speakers, codebook
+        if self.chord is None:
+            self._render_segment()
+
+    def _render_segment(self) -> None:
+        if self.segment is None:
             self.update(Text("No segments yet.", style="dim"))
         else:
-            self.update(detail_text(segment, speakers, codebook))
+            self.update(detail_text(self.segment, self._speakers, self._codebook))
 
-    def show_choices(
-        self, title: str, choices: Sequence[Choice], add_label: str = "", clear_label: str = ""
-    ) -> None:
-        """Show one-key choices in columns (a chord is waiting for its second key)."""
-        self.choosing = title
-        cells = [(c.key, c.label, c.marked) for c in choices]
-        if add_label:
-            cells.append(("+", add_label, False))
-        if clear_label:
-            cells.append(("-", clear_label, False))
+    # -- chords -------------------------------------------------------------------------------
+
+    def open_chord(self, chord: Chord) -> None:
+        self.chord = chord
+        self._render_choices(chord)
+
+    def close_chord(self) -> None:
+        self.chord = None
+        self._render_segment()
+
+    def press(self, key: str, character: str | None) -> None:
+        """The key typed while a chord waits: choose, cancel (Esc), or ring the bell."""
+        chord = self.chord
+        if chord is None:
+            return
+        if key == "escape":
+            self.close_chord()
+            return
+        value = chord.value_for(character or "")
+        if value is None:
+            self.app.bell()
+            return
+        self.close_chord()
+        chord.on_choice(value)
+
+    def _render_choices(self, chord: Chord) -> None:
+        """One-key choices in columns, as many rows as the pane has."""
+        cells = [(c.key, c.label, c.marked) for c in chord.choices]
+        if chord.add_label:
+            cells.append(("+", chord.add_label, False))
+        if chord.clear_label:
+            cells.append(("-", chord.clear_label, False))
         rows = max(self.size.height - 1, 4) if self.size.height else 7
         columns = max(1, -(-len(cells) // rows))
         grid = Table.grid(padding=(0, 2), expand=True)
@@ -69,6 +138,6 @@ class DetailPane(Static):
                         cell.append(" ✓", "green")
                 line.append(cell)
             grid.add_row(*line)
-        header = Text(title, style="bold")
+        header = Text(chord.title, style="bold")
         header.append("   press a key, Esc cancels", "dim")
         self.update(Group(header, grid))

@@ -14,7 +14,8 @@ lands on another segment.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar
 
 from rich.style import Style
@@ -29,6 +30,9 @@ from textual.strip import Strip
 from annotator.core.codebook import default_codebook
 from annotator.core.model import Codebook, Segment, Speaker
 from annotator.tui.display import row_cells
+
+#: "Find next" over the rows: (rows, from index, reverse) -> index or None.
+Step = Callable[[Sequence[Segment], int, bool], int | None]
 
 #: (title, width); width 0 = the rest of the line.
 COLUMNS: tuple[tuple[str, int], ...] = (
@@ -93,6 +97,7 @@ class SegmentTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.codebook: Codebook = default_codebook()
         self.mark_anchor: int | None = None  # start of the marked range, if any
         self.playing_id: int | None = None
+        self.last_find: tuple[str, Step] | None = None  # for n / N
         self._cells: dict[int, tuple[Segment, tuple[Text, ...]]] = {}
         self._strips: dict[tuple[int, int, str], tuple[Segment, Strip]] = {}
         self._index: dict[int, int] | None = None
@@ -179,6 +184,38 @@ class SegmentTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def move_to(self, index: int) -> None:
         self._set_cursor(index)
+
+    def find(self, name: str, step: Step, *, reverse: bool = False) -> bool:
+        """Move to the next row ``step`` finds (the search functions of
+        :mod:`annotator.core.search`, wrapping) and remember it for :meth:`find_again`;
+        say "No {name}." if there is none."""
+        self.last_find = (name, step)
+        index = step(self.rows, self.cursor, reverse)
+        if index is None:
+            self.notify(f"No {name}.", timeout=2, markup=False)
+            return False
+        self.move_to(index)
+        return True
+
+    def find_again(self, *, reverse: bool = False) -> bool:
+        if self.last_find is None:
+            self.notify("Nothing to find again: search with / first.", timeout=2)
+            return False
+        name, step = self.last_find
+        return self.find(name, step, reverse=reverse)
+
+    def show_playing_at(self, ms: int, *, move_cursor: bool) -> None:
+        """Mark the row playing at ``ms`` (rows are in time order) and, if ``move_cursor``,
+        put the cursor on it (playback "follow")."""
+        rows = self.rows
+        i = bisect_right(rows, ms, key=lambda s: s.start_ms) - 1
+        seg = rows[i] if i >= 0 and rows[i].end_ms > ms else None
+        seg_id = seg.id if seg is not None else None
+        if seg_id == self.playing_id:
+            return
+        self.set_playing(seg_id)
+        if seg is not None and move_cursor and i != self.cursor:
+            self.move_to(i)
 
     # -- cursor ---------------------------------------------------------------------------
 

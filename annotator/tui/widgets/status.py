@@ -25,8 +25,16 @@ class StatusBar(Widget):
     reviewer: reactive[str] = reactive("")
     saved: reactive[str] = reactive("")
     error: reactive[bool] = reactive(False)
-    activity: reactive[str] = reactive("")  # transcription progress, filter...
+    view: reactive[str] = reactive("")  # the filter view, if any
+    progress: reactive[str] = reactive("")  # the transcription's progress
+    busy: reactive[str] = reactive("")  # a running export (shown instead of the two above)
     selection: reactive[int] = reactive(1)
+    read_only: reactive[bool] = reactive(False)  # nothing can be changed (review --read-only)
+
+    @property
+    def activity(self) -> str:
+        """What is going on besides reviewing: a busy note, else the view and progress."""
+        return self.busy or "  ".join(part for part in (self.view, self.progress) if part)
 
     def render(self) -> Text:
         out = Text(no_wrap=True, overflow="ellipsis", end="")
@@ -46,6 +54,8 @@ class StatusBar(Widget):
             out.append(clean(self.activity), "italic yellow")
         out.append("  ")
         out.append(clean(self.reviewer), "cyan")
+        if self.read_only:
+            out.append("  read-only", "bold yellow")
         if self.saved:
             out.append("  ")
             out.append(clean(self.saved), "bold red" if self.error else "green")
