@@ -109,15 +109,17 @@ def build_app(
     player_args: Sequence[str] = (),
     export_dir: Path = Path("exports"),
     keymap: Mapping[str, str] | None = None,
+    read_only: bool = False,
 ) -> ReviewApp:
-    """Everything :func:`launch_review` does short of running the app (tests use this)."""
+    """Everything :func:`launch_review` does short of running the app (tests use this).
+    ``read_only``: every key that would change the review is off (see ``--read-only``)."""
     target = resolve_media(ws, media, model)
     if codebook is not None:
         install_codebook_file(ws, target.media.id, codebook)
     session = ReviewSession(ws, target.media.id, reviewer)
     app = ReviewApp(
         session, db_path=db, media_path=target.path, transcribe=target.transcribe,
-        video=video, player_args=player_args, export_dir=export_dir,
+        video=video, player_args=player_args, export_dir=export_dir, read_only=read_only,
     )
     if keymap:
         app.set_keymap(dict(keymap))
@@ -139,6 +141,6 @@ def launch_review(
         if read_only and resolve_media(ws, media, model).transcribe is not None:
             raise UsageError(f"{media}: not transcribed yet, and --read-only cannot transcribe")
         app = build_app(ws, db, media, reviewer, codebook=codebook, model=model, video=video,
-                        keymap=load_keymap(keymap_path()))
+                        keymap=load_keymap(keymap_path()), read_only=read_only)
         app.run()
 

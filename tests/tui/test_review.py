@@ -374,3 +374,20 @@ async def test_keys_can_be_remapped_by_binding_id(make_app: AppFactory, demo_db:
         assert app.review.session.segments[0].state is ReviewState.REVIEWED
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen) and app.screen.keymap["edit.text"] == "f2"
+
+
+async def test_a_read_only_review_changes_nothing_and_says_so(
+    make_app: AppFactory, demo_db: Path, demo_ref: str
+) -> None:
+    app = make_app(demo_db, demo_ref, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        review = app.review
+        before = list(review.session.segments)
+        await pilot.press("r", "t", "v", "e", "x", "D", "z", "i")
+        assert not isinstance(app.screen, PromptScreen) and review.detail.chord is None
+        assert list(review.session.segments) == before
+        assert "read-only" in review.status.render().plain
+        await pilot.press("j", "slash")  # moving and finding still work
+        assert review.table.cursor == 1 and isinstance(app.screen, PromptScreen)
+    with Workspace(demo_db) as ws:
+        assert ws.audit(int(demo_ref)) == []
