@@ -315,7 +315,11 @@ def _run_state(ws: Workspace, media: Media) -> str:
             return f"{escape(partial.model_id)}, interrupted (transcribe again to resume)"
     if run is None:
         return "not transcribed"
-    return "; ".join([escape(run.model_id), *(escape(w) for w in run.warnings)])
+    from annotator.core.runs import coverage
+
+    heard = coverage(ws, run.id)
+    said = [heard.summary()] if heard is not None and not heard.low else []
+    return "; ".join([escape(run.model_id), *(escape(w) for w in run.warnings), *said])
 
 
 @cli.command("models")

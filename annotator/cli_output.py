@@ -185,6 +185,7 @@ def summary(results: Sequence[FileResult]) -> None:
             detail = r.error or ""
         else:
             notes = [p.name for p in r.exports] + ([r.note] if r.note else []) + r.warnings
+            notes += [r.coverage] if r.coverage and r.coverage not in " ".join(notes) else []
             detail = ", ".join(notes)
         table.add_row(
             escape(r.path.name), r.status, f"{r.audio_ms / 1000:.1f}", str(r.segments),

@@ -23,6 +23,7 @@ import socket
 from collections.abc import Iterable
 from typing import Any
 
+from annotator.core.coverage import Coverage, SpeechGap
 from annotator.core.model import (
     Checkpoint,
     DraftSegment,
@@ -76,6 +77,39 @@ def last_checkpoint(ws: Workspace, run_id: int) -> Checkpoint | None:
         first_index=row["first_index"], context=tuple(json.loads(row["context"])),
         carry=tuple((float(end), tuple(tokens)) for end, tokens in json.loads(row["carry"])),
     )
+
+
+def save_coverage(ws: Workspace, run_id: int, piece: int, coverage: Coverage) -> None:
+    """Store how much heard speech a finished piece covers, and its gaps (a piece decoded
+    again after an interruption stores the same ones once)."""
+    with ws.transaction() as c:
+        c.execute(
+            "UPDATE run_checkpoint SET heard_ms=?, written_ms=? WHERE run_id=? AND piece=?",
+            (coverage.heard_ms, coverage.written_ms, run_id, piece),
+        )
+        c.executemany(
+            "INSERT OR IGNORE INTO speech_gap(run_id, start_ms, end_ms, reason, detail)"
+            " VALUES (?,?,?,?,?)",
+            [(run_id, g.start_ms, g.end_ms, g.reason, json.dumps(g.detail, ensure_ascii=False))
+             for g in coverage.gaps],
+        )
+
+
+def coverage(ws: Workspace, run_id: int) -> Coverage | None:
+    """The run's coverage over the pieces it finished (None before the first one)."""
+    row = ws.conn.execute(
+        "SELECT SUM(heard_ms), SUM(written_ms), COUNT(heard_ms) FROM run_checkpoint"
+        " WHERE run_id=?", (run_id,),
+    ).fetchone()
+    if not row[2]:
+        return None
+    gaps = tuple(
+        SpeechGap(r["start_ms"], r["end_ms"], r["reason"], json.loads(r["detail"]))
+        for r in ws.conn.execute(
+            "SELECT * FROM speech_gap WHERE run_id=? ORDER BY start_ms", (run_id,)
+        )
+    )
+    return Coverage(int(row[0]), int(row[1]), gaps)
 
 
 def store_draft(ws: Workspace, run: Run, index: int, seg: MachineSegment) -> Segment:

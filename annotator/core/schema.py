@@ -145,7 +145,9 @@ MIGRATIONS: list[list[str]] = [
     # A checkpoint is the decoder's state at the start of a piece (see
     # annotator.transcribe.engine): positions in samples (exact; the _ms columns are for
     # people), the prompt tokens (``context``) and the (end s, tokens) of segments the engine
-    # wrote that the following pieces still look at (``carry``).
+    # wrote that the following pieces still look at (``carry``); once the piece is done, how
+    # much speech a VAD heard in it and how much of that its segments cover (the gaps
+    # themselves go to speech_gap).
     [
         "ALTER TABLE run ADD COLUMN owner TEXT NOT NULL DEFAULT '{}'",
         "ALTER TABLE run ADD COLUMN heartbeat_at TEXT",
@@ -162,6 +164,8 @@ MIGRATIONS: list[list[str]] = [
             restart_sample INTEGER NOT NULL,
             cut_sample INTEGER NOT NULL,
             carry TEXT NOT NULL DEFAULT '[]',
+            heard_ms INTEGER,
+            written_ms INTEGER,
             PRIMARY KEY (run_id, piece)
         )""",
         """CREATE TABLE speech_gap (

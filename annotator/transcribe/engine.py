@@ -21,6 +21,7 @@ import ctranslate2
 import numpy as np
 from faster_whisper import WhisperModel
 
+from annotator.core.coverage import ENGINE_SKIPPED, HELD_BACK, Coverage, Dropped, measure
 from annotator.core.model import (
     FIRST_CHECKPOINT,
     Checkpoint,
@@ -102,8 +103,17 @@ class StreamEnd:
     decoded_ms: int
 
 
+@dataclass(frozen=True)
+class PieceCoverage:
+    """After a piece's segments: how much speech a VAD heard in it and how much the segments
+    cover, with the gaps (:mod:`annotator.core.coverage`)."""
+
+    piece: int
+    coverage: Coverage
+
+
 #: What :meth:`Engine.transcribe` yields.
-EngineEvent = MachineSegment | SuppressedSegment | Checkpoint | StreamEnd
+EngineEvent = MachineSegment | SuppressedSegment | Checkpoint | PieceCoverage | StreamEnd
 
 
 @dataclass(frozen=True)
@@ -289,17 +299,26 @@ class Engine:
                     tuple((e, tuple(t)) for e, t in written),
                 )
                 end_sample = offset + len(audio)
-                spans = speech_spans(audio) if vad_check else None
+                spans = speech_spans(audio)  # where speech is heard: the check and coverage
+                self._take_skipped()  # windows dropped as silence count from this piece on
                 converted = convert_segments(
                     _tap(segments, written, offset / SAMPLE_RATE), threshold if check else None,
-                    spans, offset_s=offset / SAMPLE_RATE,
+                    spans if vad_check else None, offset_s=offset / SAMPLE_RATE,
                 )
                 cut_ms = -1 if cut < 0 else cut * 1000 // SAMPLE_RATE
+                kept: list[tuple[int, int]] = []
+                held: list[Dropped] = []
                 for seg in after_cut(converted, cut_ms):
-                    if not isinstance(seg, SuppressedSegment):
+                    if isinstance(seg, SuppressedSegment):
+                        held.append(Dropped(seg.start_ms, seg.end_ms, HELD_BACK, {
+                            "text": seg.text, "why": seg.reason,
+                        }))
+                    else:
                         seg = replace(seg, index=index)
                         index += 1
+                        kept.append((seg.start_ms, seg.end_ms))
                     yield seg
+                yield self._coverage(piece_no, offset, cut_ms, end_sample, spans, kept, held)
                 piece = next(rest, None)
                 if piece is None:
                     yield StreamEnd(end_sample * 1000 // SAMPLE_RATE)
@@ -307,7 +326,7 @@ class Engine:
                 restart = _restart(written, piece.start_sample, overlap, offset)
                 # Let go of the finished piece (its audio, features and VAD state) before the
                 # next one is prepared: only one piece is ever held.
-                segments = spans = None
+                segments, spans = None, []
                 del converted
                 tail = audio[restart - offset :]
                 offset, cut, piece_no = restart, piece.start_sample, piece_no + 1
@@ -323,6 +342,38 @@ class Engine:
             raise MediaError(
                 path, f"decoding failed mid-stream ({type(exc).__name__}: {exc})"
             ) from exc
+
+
+    def _take_skipped(self) -> list[dict[str, float | None]]:
+        """Windows the engine dropped as silence since the last call (only the silence-aware
+        model reports them; faster-whisper's own model drops them without a trace)."""
+        take = getattr(self._whisper, "take_skipped", None)
+        return take() if take is not None else []
+
+    def _coverage(
+        self, piece: int, offset: int, cut_ms: int, end_sample: int,
+        spans: list[tuple[int, int]], kept: list[tuple[int, int]], held: list[Dropped],
+    ) -> PieceCoverage:
+        """How much of the speech heard in this piece (after its cut: the overlap belongs to
+        the piece before) its segments cover, and the gaps with the rule that dropped them.
+
+        faster-whisper does not say *which* window it dropped as silence, so a window it
+        skipped is reported over the whole piece: a gap no held-back segment explains is put
+        down to the engine's no-speech rule whenever the piece had such a skip.
+        """
+        offset_ms = offset * 1000 // SAMPLE_RATE
+        start_ms, end_ms = max(cut_ms, offset_ms), end_sample * 1000 // SAMPLE_RATE
+        heard = [
+            (max(offset_ms + a, start_ms), offset_ms + b) for a, b in spans
+            if offset_ms + b > start_ms
+        ]
+        skipped = self._take_skipped()
+        dropped = list(held)
+        if skipped:
+            dropped.append(Dropped(start_ms, end_ms, ENGINE_SKIPPED, {
+                "windows_skipped_in_piece": len(skipped), "decisions": skipped,
+            }))
+        return PieceCoverage(piece, measure(heard, kept, dropped))
 
 
 #: How many tokens of context carry over a cut: what faster-whisper itself keeps as the prompt

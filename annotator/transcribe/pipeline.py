@@ -49,7 +49,13 @@ from annotator.core.model import (
 from annotator.core.runlock import media_lock
 from annotator.core.store import Workspace
 from annotator.errors import AnnotatorError, MediaError, ModelError, NotFoundError, UsageError
-from annotator.transcribe.engine import Engine, EngineEvent, StreamEnd, TranscribeOptions
+from annotator.transcribe.engine import (
+    Engine,
+    EngineEvent,
+    PieceCoverage,
+    StreamEnd,
+    TranscribeOptions,
+)
 
 
 class FileStatus(enum.StrEnum):
@@ -76,6 +82,9 @@ class FileResult:
     note: str | None = None  # why a file was skipped
     warnings: list[str] = field(default_factory=list)  # the run's (e.g. truncated)
     truncated: bool = False
+    speech_heard_ms: int | None = None  # what a VAD hears as speech (see core/coverage.py)
+    speech_written_ms: int | None = None  # how much of it the segments cover
+    coverage: str | None = None  # "speech heard 34 s, written 3 s"
     exports: list[Path] = field(default_factory=list)
 
 
@@ -257,11 +266,14 @@ def transcribe_file(
             stored = {}
         writer = _Writer(ws, run, stored, decided.replace_layer, on_segment)
         decoded_ms = writer.consume(events, should_stop, info.path)
-        warning = runs.truncation_warning(info.duration_ms, decoded_ms)
-        runs.finish(
-            ws, run.id, RunStatus.DONE, decoded_ms=decoded_ms,
-            warnings=[*writer.warnings, *([warning] if warning else [])],
-        )
+        warnings = [*writer.warnings]
+        truncation = runs.truncation_warning(info.duration_ms, decoded_ms)
+        if truncation is not None:
+            warnings.append(truncation)
+        heard = runs.coverage(ws, run.id)
+        if heard is not None and heard.low:
+            warnings.append(f"low coverage: {heard.summary()} (see the speech gaps)")
+        runs.finish(ws, run.id, RunStatus.DONE, decoded_ms=decoded_ms, warnings=warnings)
         return Outcome(media, decided, writer.added, ws.run(run.id))
 
 
@@ -310,6 +322,8 @@ class _Writer:
                     self.ws.add_suppressed(self.run.id, event)
                 elif isinstance(event, StreamEnd):
                     decoded_ms = event.decoded_ms
+                elif isinstance(event, PieceCoverage):
+                    runs.save_coverage(self.ws, self.run.id, event.piece, event.coverage)
                 else:
                     self.put(event)
             self.leftovers()
@@ -410,7 +424,7 @@ def run_batch(
                     result.segments = ws.segment_counts(outcome.media.id)[0]
                     result.held_back = len(held_back(ws, outcome.media.id))
                     if outcome.run is not None:
-                        _run_notes(result, outcome.run, outcome.media)
+                        _run_notes(result, outcome.run, outcome.media, ws)
                         result.decoded_ms = outcome.run.decoded_ms
         except AnnotatorError as exc:
             if isinstance(exc, Cancelled | ModelError | UsageError):
@@ -436,12 +450,16 @@ def _skipped(
     result.note = f"already transcribed with {model}{asked} (--force redoes it)"
     result.segments = ws.segment_counts(media.id)[0]
     result.held_back = len(held_back(ws, media.id))
-    _run_notes(result, done, media)
+    _run_notes(result, done, media, ws)
 
 
-def _run_notes(result: FileResult, run: Run, media: Media) -> None:
+def _run_notes(result: FileResult, run: Run, media: Media, ws: Workspace) -> None:
     result.warnings = list(run.warnings)
     result.truncated = runs.truncated(run, media.duration_ms)
+    heard = runs.coverage(ws, run.id)
+    if heard is not None:
+        result.speech_heard_ms, result.speech_written_ms = heard.heard_ms, heard.written_ms
+        result.coverage = heard.summary()
 
 
 def _same_settings(run: Run, engine: Engine) -> bool:

@@ -106,6 +106,18 @@ def settle_first_decode(first: Decode, options: Any) -> Decode | None:
     return None
 
 
+def engine_skips(decode: Decode, options: Any) -> bool:
+    """Will faster-whisper drop this window as silence (its no-speech probability above the
+    threshold and its average log probability not above the log-probability threshold)?
+    The rule of faster-whisper 1.2.1's ``generate_segments``; nothing of the window is
+    written, so coverage records it."""
+    result, avg_logprob, _temperature, _ratio = decode
+    threshold, lp_limit = options.no_speech_threshold, options.log_prob_threshold
+    if threshold is None or result.no_speech_prob <= threshold:
+        return False
+    return lp_limit is None or not avg_logprob > lp_limit
+
+
 def best_of(first: Decode, rest: Decode, options: Any) -> Decode:
     """faster-whisper's choice when every attempt was rejected: prefer decodes under the
     compression limit, then the highest average log probability; report the last

@@ -16,6 +16,7 @@ signature test together.
 from __future__ import annotations
 
 import dataclasses
+import math
 from importlib import metadata
 from typing import Any
 
@@ -26,6 +27,7 @@ from annotator.transcribe.silence import (
     Decode,
     best_of,
     content_frames,
+    engine_skips,
     settle_first_decode,
     token_budget,
 )
@@ -66,12 +68,33 @@ class SilenceAwareWhisper(WhisperModel):  # type: ignore[misc]
     a token budget on windows shorter than 30 s (see :mod:`annotator.transcribe.silence`)."""
 
     _window_frames: int | None = None
+    #: Windows the engine dropped as silence since :meth:`take_skipped` was last called,
+    #: with the figures behind each decision (coverage reports them).
+    _skipped: list[dict[str, float | None]] | None = None
+
+    def take_skipped(self) -> list[dict[str, float | None]]:
+        """The windows dropped as silence since the last call (and forget them)."""
+        skipped, self._skipped = self._skipped or [], []
+        return skipped
 
     def encode(self, features: np.ndarray[Any, Any]) -> Any:
         self._window_frames = content_frames(features)
         return super().encode(features)
 
     def generate_with_fallback(
+        self, encoder_output: Any, prompt: list[int], tokenizer: Any, options: Any
+    ) -> Decode:
+        decode = self._decode(encoder_output, prompt, tokenizer, options)
+        if engine_skips(decode, options):
+            if self._skipped is None:
+                self._skipped = []
+            self._skipped.append({
+                "no_speech_prob": round(float(decode[0].no_speech_prob), 3),
+                "avg_logprob": round(float(decode[1]), 3) if math.isfinite(decode[1]) else None,
+            })
+        return decode
+
+    def _decode(
         self, encoder_output: Any, prompt: list[int], tokenizer: Any, options: Any
     ) -> Decode:
         options = self._budgeted(options, len(prompt))

@@ -31,6 +31,7 @@ from annotator.transcribe.pipeline import run_batch
 from support import DEMO
 
 Rows = list[tuple[Any, ...]]
+Snapshot = tuple[Rows, Rows, Rows, Rows]
 
 
 def _command(db: Path, media: Path, *extra: str) -> list[str]:
@@ -60,18 +61,21 @@ def _stored(db: Path) -> int:
     return int(rows[0][0]) if rows else 0
 
 
-def _snapshot(db: Path) -> tuple[Rows, Rows, Rows]:
-    """Everything a run wrote: drafts, the review layer and held-back segments."""
+def _snapshot(db: Path) -> Snapshot:
+    """Everything a run wrote: drafts, the review layer, held-back segments, and its
+    coverage (heard and written speech per piece, and the gaps)."""
     drafts = _query(db, "SELECT idx, start_ms, end_ms, text, words, avg_logprob,"
                         " no_speech_prob, compression_ratio FROM draft_segment ORDER BY idx")
     layer = _query(db, "SELECT start_ms, end_ms, machine_text, words, human_text, state"
                        " FROM segment ORDER BY start_ms, id")
     held = _query(db, "SELECT start_ms, end_ms, text, reason FROM suppressed_segment"
                       " ORDER BY start_ms, text")
-    return drafts, layer, held
+    cover = _query(db, "SELECT piece, heard_ms, written_ms FROM run_checkpoint ORDER BY piece")
+    gaps = _query(db, "SELECT start_ms, end_ms, reason, detail FROM speech_gap ORDER BY start_ms")
+    return drafts, layer, held, cover + gaps
 
 
-def _clean(tmp_path: Path, media: Path, *extra: str) -> tuple[Rows, Rows, Rows]:
+def _clean(tmp_path: Path, media: Path, *extra: str) -> Snapshot:
     db = tmp_path / "clean.db"
     done = subprocess.run(_command(db, media, *extra), env=_env(tmp_path),
                           capture_output=True, text=True, check=False)
@@ -105,7 +109,7 @@ def _stop_after(
 
 
 @pytest.fixture(scope="module")
-def clean_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Rows, Rows, Rows]:
+def clean_demo(tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
     return _clean(tmp_path_factory.mktemp("clean"), DEMO)
 
 
@@ -113,7 +117,7 @@ def clean_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Rows, Rows, Ro
     (3, signal.SIGKILL), (8, signal.SIGKILL), (5, signal.SIGINT),
 ])
 def test_stopped_run_resumes_to_the_clean_transcript(
-    tmp_path: Path, clean_demo: tuple[Rows, Rows, Rows], after: int, sig: signal.Signals
+    tmp_path: Path, clean_demo: Snapshot, after: int, sig: signal.Signals
 ) -> None:
     db = tmp_path / "k.db"
     code = _stop_after(tmp_path, db, DEMO, after, sig)
@@ -121,9 +125,9 @@ def test_stopped_run_resumes_to_the_clean_transcript(
     again = subprocess.run(_command(db, DEMO), env=_env(tmp_path), capture_output=True,
                            text=True, check=False)
     assert again.returncode == 0, again.stderr
-    drafts, layer, held = _snapshot(db)
-    assert len(drafts) == len(clean_demo[0]) == 23
-    assert (drafts, layer, held) == clean_demo
+    snapshot = _snapshot(db)
+    assert len(snapshot[0]) == len(clean_demo[0]) == 23
+    assert snapshot == clean_demo
     assert _query(db, "SELECT COUNT(*), MIN(status) FROM run") == [(1, "done")]
 
 
