@@ -11,6 +11,8 @@ from pathlib import PurePath
 from typing import Any
 
 from annotator import __version__
+from annotator.core import runs
+from annotator.core.coverage import Coverage
 from annotator.core.model import (
     Codebook,
     Media,
@@ -44,6 +46,8 @@ class Transcript:
     #: interrupted, a file that ends early...): plain sentences, written by every format
     #: where a reader of the file will see them (see :func:`transcript_warnings`).
     warnings: tuple[str, ...] = ()
+    #: how much heard speech the run's segments cover, with the gaps (None: not recorded)
+    coverage: Coverage | None = None
 
     def without_paths(self) -> Transcript:
         """The same transcript with every folder path reduced to its last part (the media's
@@ -154,10 +158,12 @@ def load_transcript(ws: Workspace, media_id: int) -> Transcript:
         codebook = ws.load_codebook(cb_id) if cb_id is not None else None
         info = ws.codebook_info(cb_id) if cb_id is not None else None
         suppressed = tuple(held_back(ws, media_id))
+        heard = runs.coverage(ws, run.id) if run is not None else None
     return Transcript(
         media, run, segments, speakers, codebook, info, __version__, utcnow(), suppressed,
         warnings=transcript_warnings(
             run, len(segments),
             in_progress=run is not None and run_in_progress(ws, media, run),
         ),
+        coverage=heard,
     )

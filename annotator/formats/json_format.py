@@ -54,6 +54,7 @@ def to_dict(transcript: Transcript) -> dict[str, Any]:
         "codebook": None if transcript.codebook is None else _codebook(transcript.codebook),
         "segments": [_segment(seg, transcript) for seg in transcript.segments],
         "suppressed": [_suppressed(seg) for seg in transcript.suppressed],
+        "coverage": None if transcript.coverage is None else transcript.coverage.to_dict(),
     }
 
 

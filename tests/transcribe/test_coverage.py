@@ -9,9 +9,11 @@ engine drops the whole window as silence.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import av
+import jsonschema
 import numpy as np
 import pytest
 from faster_whisper import decode_audio
@@ -20,6 +22,7 @@ from annotator.cli import main
 from annotator.core import runs
 from annotator.core.coverage import ENGINE_SKIPPED, NOT_DECODED
 from annotator.core.store import Workspace
+from annotator.formats import load_schema
 from annotator.transcribe.engine import TranscribeOptions
 from annotator.transcribe.pipeline import run_batch
 
@@ -73,7 +76,9 @@ def test_speech_the_engine_drops_is_recorded_with_its_reason(
     street = _street(tmp_path, -10.0)
     monkeypatch.setenv("COLUMNS", "200")
     db = tmp_path / "w.db"
-    assert main(["transcribe", "--db", str(db), str(street)]) == 0
+    exports = tmp_path / "exports"
+    assert main(["transcribe", "--db", str(db), str(street), "--export", "json",
+                 "--out", str(exports)]) == 0
     out = capsys.readouterr().out
     with Workspace(db) as ws:
         media = ws.find_media(str(street))
@@ -90,6 +95,12 @@ def test_speech_the_engine_drops_is_recorded_with_its_reason(
             assert gap.detail["decisions"][0]["no_speech_prob"] > 0.6
         assert ws.segments(media.id) == []
     assert heard.summary() in out
+    (exported,) = exports.iterdir()
+    data = json.loads(exported.read_text())
+    jsonschema.Draft202012Validator(load_schema()).validate(data)
+    assert data["coverage"] == heard.to_dict() and data["coverage"]["low"] is True
+    assert data["coverage"]["gaps"][0]["reason"] == "engine judged no speech"
+    assert any("low coverage" in w for w in data["provenance"]["warnings"])
     assert main(["list", "--db", str(db)]) == 0
     assert f"low coverage: {heard.summary()}" in capsys.readouterr().out
 
