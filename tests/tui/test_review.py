@@ -391,3 +391,75 @@ async def test_a_read_only_review_changes_nothing_and_says_so(
         assert review.table.cursor == 1 and isinstance(app.screen, PromptScreen)
     with Workspace(demo_db) as ws:
         assert ws.audit(int(demo_ref)) == []
+
+
+def typed(text: str) -> list[events.Key]:
+    """Key events for ``text`` as a terminal sends them (names for space and punctuation)."""
+    names = {" ": "space", ",": "comma", ".": "full_stop", "!": "exclamation_mark"}
+    return [events.Key(names.get(c, c), c) for c in text]
+
+
+async def test_keys_typed_right_after_e_reach_the_dialog_in_order(
+    make_app: AppFactory, demo_db: Path, demo_ref: str
+) -> None:
+    """All keys arrive before the dialog exists (as when a reviewer types fast, or a
+    terminal delivers them in one read): none is lost, none acts on the table, ctrl+u clears
+    what was there before the new words, and the order holds."""
+    app = make_app(demo_db, demo_ref)
+    async with app.run_test(size=SIZE) as pilot:
+        review = app.review
+        seg = review.table.current
+        assert seg is not None
+        words = "Stop, r t a s x D z j, now!"  # letters the table and the screen bind
+        keys = [events.Key("e", "e"), events.Key("ctrl+u", None), *typed(words),
+                events.Key("enter", "\r")]
+        for key in keys:
+            app.post_message(key)
+        await pilot.pause()
+        assert not isinstance(app.screen, PromptScreen)
+        edited = review.session.segment(seg.id)
+        assert edited.human_text == words
+        assert edited.state is ReviewState.UNREVIEWED and edited.tags == ()
+        assert review.table.cursor == 0 and review.detail.chord is None
+        assert len(review.session.segments) == len(review.table.rows)
+        with Workspace(demo_db) as ws:
+            assert [e["action"] for e in ws.audit(int(demo_ref))] == ["set_text"]
+
+        # the dialog open and taking keys: ctrl+u, words and Enter at once, still in order
+        await pilot.press("e")
+        assert isinstance(app.screen, PromptScreen)
+        for key in [events.Key("ctrl+u", None), *typed("Out of the car"),
+                    events.Key("enter", "\r")]:
+            app.post_message(key)
+        await pilot.pause()
+        assert review.session.segment(seg.id).human_text == "Out of the car"
+
+        # the same through a picker: f u (filter: unreviewed) then j, typed at once
+        for key in (events.Key("f", "f"), events.Key("u", "u"), events.Key("j", "j")):
+            app.post_message(key)
+        await pilot.pause()
+        assert review.view_filter is not None and review.view_filter.name == "unreviewed"
+        assert review.table.cursor == 1
+
+
+async def test_undo_of_a_tag_repaints_its_row(make_app: AppFactory, demo_db: Path,
+                                              demo_ref: str) -> None:
+    app = make_app(demo_db, demo_ref)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.review.table
+        await pilot.press("j", "t", "v")
+        row = table.cursor
+        y = row - round(table.scroll_y) + 1  # +1: the header line
+
+        def drawn() -> str:
+            return table.render_line(y).text
+
+        assert table.cells(row)[4].plain == "Verbal order" and "Verbal order" in drawn()
+        await pilot.press("z")
+        await pilot.pause()
+        assert table.cursor == row and table.rows[row].tags == ()
+        assert table.cells(row)[4].plain == "" and "Verbal order" not in drawn()
+        assert "Verbal order" not in app.export_screenshot()
+        await pilot.press("Z")
+        await pilot.pause()
+        assert table.cells(row)[4].plain == "Verbal order" and "Verbal order" in drawn()

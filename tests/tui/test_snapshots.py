@@ -46,9 +46,13 @@ def test_main_screen(snap_compare: Any, make_app: AppFactory, tmp_path: Path) ->
 
 
 def test_action_chord(snap_compare: Any, make_app: AppFactory, tmp_path: Path) -> None:
+    """Every action of the default codebook and "+ new action…" show in full at 120
+    columns, once the "No player" notice (which covered the right-hand column) is gone."""
     db, ref = stop_db(tmp_path)
 
     async def open_chord(pilot: Pilot[None]) -> None:
+        await pilot.pause()
+        pilot.app.clear_notifications()
         await pilot.press("j", "j", "t")
 
     assert snap_compare(make_app(db, ref), terminal_size=(120, 30), run_before=open_chord)

@@ -7,12 +7,13 @@ already on their way to the segment table when ``e`` opens the dialog: they woul
 act on the table. The review screen hands such keys to the dialog it opened
 (:meth:`Dialog.keep`) and then tells it that no more are on their way
 (:meth:`Dialog.take_keys`); keys sent to the dialog directly meanwhile wait behind them.
-Only then does the dialog focus its widget and apply the kept keys, in the order typed.
+Only then does the dialog focus its widget and apply the kept keys, in the order typed; keys
+left over when one of them closes the dialog go back through the app to the screen below.
 
-From then on the dialog also resolves its bindings (and its focused widget's) as keys reach it
-(:func:`run_binding`), not after a further trip to the app, so ``ctrl+u`` followed at once by
-text clears the field before the text lands. A dialog nobody holds (:meth:`Dialog.hold_keys`)
-takes keys as soon as it is mounted.
+From then on the dialog resolves its bindings (and its focused widget's) as keys reach it
+(:func:`run_binding`), not after a further trip to the app, and a :class:`LineInput` resolves
+its own as they reach it: so ``ctrl+u`` followed at once by text clears the field before the
+text lands. A dialog nobody holds (:meth:`Dialog.hold_keys`) takes keys once it is mounted.
 
 To write a dialog: subclass :class:`Dialog`, say which widget takes the keys
 (:meth:`Dialog.focus_target`), and handle plain keys that no binding takes in
@@ -41,6 +42,21 @@ async def run_binding(screen: Screen[Any], key: str) -> bool:
     if active.enabled:
         await screen.app.run_action(active.binding.action, active.node)
     return True
+
+
+class LineInput(Input):
+    """An Input whose own bindings (ctrl+u, backspace, arrows, Enter) act as each key reaches
+    it. A plain Input inserts a typed character the moment it gets the key, but Textual looks
+    a binding up only once the key has bubbled up past it: typed at once, ``ctrl+u`` and the
+    words after it would act in the wrong order (the new words cleared)."""
+
+    async def on_key(self, event: events.Key) -> None:
+        active = self.screen.active_bindings.get(event.key)
+        if active is not None and active.node is self:
+            event.stop()
+            event.prevent_default()
+            if active.enabled:
+                await self.app.run_action(active.binding.action, self)
 
 
 class Dialog(ModalScreen[R]):
@@ -90,7 +106,7 @@ class Dialog(ModalScreen[R]):
         target = self.focus_target()
         if target is not None:
             self.set_focus(target)
-        while self._kept and self.is_current:
+        while self._kept:
             key, character = self._kept.pop(0)
             await self._take(key, character)
 
@@ -100,10 +116,15 @@ class Dialog(ModalScreen[R]):
         event.prevent_default()
         if not self._taking:
             self._kept.append((event.key, event.character))
-        elif self.is_current:
+        else:
             await self._take(event.key, event.character)
 
     async def _take(self, key: str, character: str | None) -> None:
+        if not self.is_current:
+            # Typed after the key that closed this dialog: for the screen now on top, which
+            # gets it through the app like any key.
+            self.app.post_message(events.Key(key, character))
+            return
         if await run_binding(self, key):
             return
         focused = self.focused

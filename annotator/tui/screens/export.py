@@ -14,7 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Static
 
-from annotator.tui.screens.dialog import Dialog
+from annotator.tui.screens.dialog import Dialog, LineInput
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class ExportScreen(Dialog[ExportRequest | None]):
                 id="export-redact",
             )
             yield Static(Text("Folder", style="dim"))
-            yield Input(str(self.folder), id="export-folder")
+            yield LineInput(str(self.folder), id="export-folder")
             yield Static("", id="export-error", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Export", variant="primary", id="export-ok")

@@ -12,7 +12,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from annotator.tui.display import clean
-from annotator.tui.screens.dialog import Dialog
+from annotator.tui.screens.dialog import Dialog, LineInput
 
 
 class PromptScreen(Dialog[str | None]):
@@ -43,7 +43,7 @@ class PromptScreen(Dialog[str | None]):
                 ctx = self.context if isinstance(self.context, Text) else Text(
                     clean(self.context), style="dim")
                 yield Static(ctx, classes="context", markup=False)
-            yield Input(clean(self.value), placeholder=self.placeholder, id="prompt-input")
+            yield LineInput(clean(self.value), placeholder=self.placeholder, id="prompt-input")
             yield Static(Text("Enter: OK   Esc: cancel", style="dim"), classes="hint")
 
     def focus_target(self) -> Widget:
