@@ -11,8 +11,9 @@ faster-whisper's ``decode_audio``) and hands the engine pieces of about five min
   first piece peaks at about 530 MiB with five-minute pieces and 890 MiB with ten, and a
   whole 20-minute file at 770 MiB, flat after the second piece, against 1.35 GiB for
   faster-whisper on 20 minutes and 3.5 GiB on 60);
-- a resumed run starts decoding where the stored segments end, skipping the audio before it
-  without transcribing it again;
+- a resumed run decodes again only the piece it was interrupted in, from the checkpoint
+  stored at that piece's start (:func:`pieces_after`), skipping the audio before it without
+  transcribing it again;
 - each piece ends in the middle of the longest pause of its last 30 s, so no word is cut in
   two and a piece starts, where it can, at a turn rather than a breath.
 
