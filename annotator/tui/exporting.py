@@ -18,7 +18,7 @@ from annotator.errors import AnnotatorError
 from annotator.tui.screens.export import ExportRequest
 
 if TYPE_CHECKING:
-    from textual.widget import Widget
+    from textual.dom import DOMNode
 
 
 class Exporter:
@@ -34,7 +34,7 @@ class Exporter:
             super().__init__()
             self.error = error
 
-    def __init__(self, host: Widget, db_path: Path, media_id: int, folder: Path) -> None:
+    def __init__(self, host: DOMNode, db_path: Path, media_id: int, folder: Path) -> None:
         self.host = host
         self.db_path = db_path
         self.media_id = media_id

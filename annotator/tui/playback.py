@@ -29,7 +29,7 @@ from textual.worker import get_current_worker
 from annotator.errors import AnnotatorError
 
 if TYPE_CHECKING:
-    from textual.widget import Widget
+    from textual.dom import DOMNode
 
     from annotator.player import Player
 
@@ -75,7 +75,7 @@ class Playback:
             self.playing = playing
 
     def __init__(
-        self, host: Widget, media_path: Path, *, video: bool = False,
+        self, host: DOMNode, media_path: Path, *, video: bool = False,
         player_args: Sequence[str] = (),
     ) -> None:
         self.host = host

@@ -26,7 +26,7 @@ from annotator.errors import AnnotatorError
 from annotator.tui.display import clock
 
 if TYPE_CHECKING:
-    from textual.widget import Widget
+    from textual.dom import DOMNode
 
     from annotator.core.media import Probe
 
@@ -64,7 +64,7 @@ class Transcriber:
             super().__init__()
             self.error = error
 
-    def __init__(self, host: Widget, db_path: Path, job: TranscribeJob | None) -> None:
+    def __init__(self, host: DOMNode, db_path: Path, job: TranscribeJob | None) -> None:
         self.host = host
         self.db_path = db_path
         self.job = job
