@@ -81,10 +81,6 @@ class Change:
         return not (self.inserted or self.updated or self.deleted or self.speakers
                     or self.codebook)
 
-    @property
-    def segment_ids(self) -> tuple[int, ...]:
-        return self.inserted + self.updated + self.deleted
-
 
 #: Computes an edit's ``(before, after)``; called inside the edit's transaction.
 Builder = Callable[[], tuple[Rows, Rows]]

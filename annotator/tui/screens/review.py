@@ -405,16 +405,19 @@ class ReviewScreen(Screen[None]):
         ), chosen)
 
     def action_undo(self) -> None:
-        self._replayed(self.apply(self.session.undo), "Undone")
+        if self.session.can_undo:
+            self._replayed(self.apply(self.session.undo), "Undone")
+        else:
+            self.notify("Nothing to undo.", timeout=2)
 
     def action_redo(self) -> None:
-        self._replayed(self.apply(self.session.redo), "Redone")
+        if self.session.can_redo:
+            self._replayed(self.apply(self.session.redo), "Redone")
+        else:
+            self.notify("Nothing to redo.", timeout=2)
 
     def _replayed(self, change: Change | None, verb: str) -> None:
-        if change is None:
-            return
-        if change.empty:
-            self.notify(f"Nothing to {verb.lower()}.", timeout=2)
+        if change is None or change.empty:
             return
         ids = [i for i in change.inserted + change.updated if self.table.index_of(i) is not None]
         if ids:
