@@ -463,10 +463,14 @@ def _run_notes(result: FileResult, run: Run, media: Media, ws: Workspace) -> Non
 
 
 def _same_settings(run: Run, engine: Engine) -> bool:
-    """Can ``run`` be resumed by ``engine``: same model bytes and the same options?"""
+    """Can ``run`` be resumed by ``engine``: the same model bytes, engine versions and
+    options? Anything else could decode the rest differently, and the run's provenance
+    names one engine for all of its segments."""
     wanted = json.loads(json.dumps(engine.provenance_options(), default=str))
-    return run.model_sha256 == engine.model.sha256 and all(
-        run.options.get(key) == value for key, value in wanted.items()
+    return (
+        run.model_sha256 == engine.model.sha256
+        and run.engine_versions == engine.versions
+        and all(run.options.get(key) == value for key, value in wanted.items())
     )
 
 

@@ -231,6 +231,14 @@ def test_interrupted_run_of_other_settings_is_discarded_unless_reviewed(
         assert len(runs) == 1 and runs[0].model_sha256 == engine.model.sha256
         assert len(ws.segments(media.id)) == len(ws.drafts(runs[0].id))
 
+    with Workspace(tmp_path / "w1.db") as ws:  # another faster-whisper: not the same run
+        _interrupt_after_first_segment(ws, engine, info)
+        media = ws.media_by_sha(info.sha256)
+        ws.conn.execute("""UPDATE run SET engine_versions='{"faster-whisper": "1.0.0"}'""")
+        transcribe_probed(ws, engine, info)
+        (run,) = ws.runs(media.id)
+        assert run.engine_versions == engine.versions and run.status == RunStatus.DONE
+
     with Workspace(tmp_path / "w2.db") as ws:
         _interrupt_after_first_segment(ws, engine, info)
         media = ws.media_by_sha(info.sha256)
