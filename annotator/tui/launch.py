@@ -23,6 +23,7 @@ from annotator.core.model import Media
 from annotator.core.session import ReviewSession
 from annotator.core.store import Workspace
 from annotator.errors import MediaError, NotFoundError, UsageError
+from annotator.transcribe.models import DEFAULT_MODEL
 from annotator.tui.app import ReviewApp
 from annotator.tui.transcription import TranscribeJob
 
@@ -47,7 +48,7 @@ def resolve_media(ws: Workspace, ref: str, model: str) -> Target:
         from annotator.core.media import probe
 
         info = probe(path)
-        media = ws.add_media(str(path), info.sha256, info.size, info.duration_ms, info.streams)
+        media = ws.add_probed(info)
         return _target(ws, media, path, model, info)
     try:
         media = ws.find_media(ref)
@@ -104,7 +105,7 @@ def build_app(
     reviewer: str,
     *,
     codebook: Path | None = None,
-    model: str = "tiny.en",
+    model: str = DEFAULT_MODEL,
     video: bool = False,
     player_args: Sequence[str] = (),
     export_dir: Path = Path("exports"),
@@ -128,7 +129,7 @@ def build_app(
 
 def launch_review(
     *, db: Path, media: str, reviewer: str, codebook: Path | None = None,
-    model: str = "tiny.en", video: bool = False, read_only: bool = False,
+    model: str = DEFAULT_MODEL, video: bool = False, read_only: bool = False,
 ) -> None:
     """Open the review app on MEDIA in workspace ``db`` (created if MEDIA is a file).
 

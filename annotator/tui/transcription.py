@@ -23,6 +23,7 @@ from textual.worker import get_current_worker
 
 from annotator.core.model import Segment
 from annotator.errors import AnnotatorError
+from annotator.transcribe.models import DEFAULT_MODEL
 from annotator.tui.display import clock
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ class TranscribeJob:
     """A media file the app must transcribe in the background before (while) reviewing."""
 
     path: Path
-    model: str = "tiny.en"
+    model: str = DEFAULT_MODEL
     probe: Probe | None = None
 
 
