@@ -100,10 +100,10 @@ class Dialog(ModalScreen[R]):
             self.call_later(self._start_taking)
 
     async def _start_taking(self) -> None:
-        if self._taking or not self.is_mounted:
+        if self._taking:
             return
         self._taking = True
-        target = self.focus_target()
+        target = self.focus_target() if self.is_current else None
         if target is not None:
             self.set_focus(target)
         while self._kept:
