@@ -66,6 +66,7 @@ class DetailPane(Static):
         self.chord: Chord | None = None
         self._speakers: Mapping[int, Speaker] = {}
         self._codebook: Codebook = default_codebook()
+        self._shown: tuple[object, object, object] | None = None  # what the pane shows
 
     @property
     def choosing(self) -> str | None:
@@ -81,15 +82,22 @@ class DetailPane(Static):
             self._render_segment()
 
     def _render_segment(self) -> None:
-        if self.segment is None:
-            self.update(Text("No segments yet.", style="dim"))
-        else:
-            self.update(detail_text(self.segment, self._speakers, self._codebook))
+        # A tag keystroke shows the same segment up to three times (chord closed, change
+        # shown, cursor row replaced): render it once. Segments, speaker maps and codebooks
+        # are replaced, never changed in place, so identity says whether anything changed.
+        shown = (self.segment, self._speakers, self._codebook)
+        if self._shown is not None and all(a is b for a, b in zip(shown, self._shown, strict=True)):
+            return
+        self._shown = shown
+        content = (Text("No segments yet.", style="dim") if self.segment is None
+                   else detail_text(self.segment, self._speakers, self._codebook))
+        self.update(content, layout=False)  # the pane's height is fixed: no layout pass
 
     # -- chords -------------------------------------------------------------------------------
 
     def open_chord(self, chord: Chord) -> None:
         self.chord = chord
+        self._shown = None
         self._render_choices(chord)
 
     def close_chord(self) -> None:
@@ -140,4 +148,4 @@ class DetailPane(Static):
             grid.add_row(*line)
         header = Text(chord.title, style="bold")
         header.append("   press a key, Esc cancels", "dim")
-        self.update(Group(header, grid))
+        self.update(Group(header, grid), layout=False)
