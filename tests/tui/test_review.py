@@ -463,3 +463,14 @@ async def test_undo_of_a_tag_repaints_its_row(make_app: AppFactory, demo_db: Pat
         await pilot.press("Z")
         await pilot.pause()
         assert table.cells(row)[4].plain == "Verbal order" and "Verbal order" in drawn()
+
+
+async def test_quit_can_be_remapped_like_any_key(make_app: AppFactory, demo_db: Path,
+                                                 demo_ref: str) -> None:
+    """ctrl+q appears in three bindings (the screen's two, the app's own); one id moves all."""
+    app = make_app(demo_db, demo_ref, keymap={"app.quit": "x"})
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("q", "ctrl+q")
+        assert not app._exit
+        await pilot.press("x")
+        assert app._exit
