@@ -68,6 +68,9 @@ class SilenceAwareWhisper(WhisperModel):  # type: ignore[misc]
     a token budget on windows shorter than 30 s (see :mod:`annotator.transcribe.silence`)."""
 
     _window_frames: int | None = None
+    #: Whether a sampled retry ran since the engine last reset this (the decoder's random
+    #: generator has moved on: see Engine._fresh_decoder).
+    sampled = False
     #: Windows the engine dropped as silence since :meth:`take_skipped` was last called,
     #: with the figures behind each decision (coverage reports them).
     _skipped: list[dict[str, float | None]] | None = None
@@ -101,6 +104,7 @@ class SilenceAwareWhisper(WhisperModel):  # type: ignore[misc]
         temperatures = list(options.temperatures)
         parent = super().generate_with_fallback
         if len(temperatures) < 2:
+            self.sampled = self.sampled or any(t > 0 for t in temperatures)
             return parent(encoder_output, prompt, tokenizer, options)  # type: ignore[no-any-return]
         first: Decode = parent(
             encoder_output, prompt, tokenizer,
@@ -109,6 +113,7 @@ class SilenceAwareWhisper(WhisperModel):  # type: ignore[misc]
         settled = settle_first_decode(first, options)
         if settled is not None:
             return settled
+        self.sampled = True
         rest: Decode = parent(
             encoder_output, prompt, tokenizer,
             dataclasses.replace(options, temperatures=temperatures[1:]),

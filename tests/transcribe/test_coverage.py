@@ -127,3 +127,4 @@ def test_audio_files_stay_the_same(tmp_path: Path) -> None:
     first = _street(tmp_path).read_bytes()
     (tmp_path / "again").mkdir()
     assert _street(tmp_path / "again").read_bytes() == first
+

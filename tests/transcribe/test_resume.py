@@ -18,14 +18,17 @@ import wave
 from pathlib import Path
 from typing import Any
 
+import ctranslate2
+import numpy as np
 import pytest
 from faster_whisper import decode_audio
+from faster_whisper.tokenizer import Tokenizer
 
 from annotator.core import runs
 from annotator.core.media import probe
 from annotator.core.model import SAMPLE_RATE, RunStatus
 from annotator.core.store import Workspace
-from annotator.transcribe.engine import TranscribeOptions
+from annotator.transcribe.engine import Engine, TranscribeOptions
 from annotator.transcribe.pipeline import run_batch
 
 from support import DEMO
@@ -213,3 +216,32 @@ def test_full_disk_then_retry_equals_a_clean_run(
         assert [(s.start_ms, s.end_ms, s.machine_text) for s in ws.segments(media.id)] == [
             (s, e, t) for s, e, t, _w in clean
         ]
+
+
+def test_every_piece_starts_from_the_same_sampler_state() -> None:
+    """Sampled retries draw from CTranslate2's per-thread generator, which set_random_seed
+    alone does not reset once it has drawn (measured with CTranslate2 4.8.5, and checked
+    here). Engine._fresh_decoder reloads a decoder that has sampled, after seeding, so the
+    same window samples the same text whatever the process decoded before: the condition
+    for a resumed piece to equal the uninterrupted one."""
+    engine = Engine(TranscribeOptions())
+    whisper = engine._whisper
+    features = whisper.feature_extractor(decode_audio(str(DEMO))[: 8 * SAMPLE_RATE])
+    features = np.pad(features, ((0, 0), (0, 3000 - features.shape[1])))
+    tokenizer = Tokenizer(whisper.hf_tokenizer, False, task="transcribe", language="en")
+    prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+
+    def sample() -> list[int]:
+        result = whisper.model.generate(whisper.encode(features), [prompt], beam_size=1,
+                                        sampling_temperature=1.0, sampling_topk=0,
+                                        max_length=40)
+        return list(result[0].sequences_ids[0])
+
+    engine._fresh_decoder()
+    first = sample()
+    ctranslate2.set_random_seed(engine.options.seed)
+    assert sample() != first  # the generator went on: seeding alone is not enough
+    whisper.sampled = True  # what the silence-aware model records when it samples
+    engine._fresh_decoder()
+    assert sample() == first
+    assert not whisper.sampled
