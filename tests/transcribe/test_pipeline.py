@@ -12,7 +12,14 @@ import pytest
 from annotator.core import runs
 from annotator.core.document import load_transcript
 from annotator.core.media import Probe, probe
-from annotator.core.model import FIRST_CHECKPOINT, Checkpoint, ReviewState, Run, RunStatus
+from annotator.core.model import (
+    FIRST_CHECKPOINT,
+    Checkpoint,
+    ReviewState,
+    Run,
+    RunStatus,
+    SuppressedSegment,
+)
 from annotator.core.session import ReviewSession
 from annotator.core.store import Workspace
 from annotator.errors import MediaError
@@ -263,3 +270,22 @@ def test_media_error_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(MediaError) as info:
         probe(text)
     assert info.value.path == text and "decode" in info.value.cause
+
+
+def test_held_back_segments_are_kept_across_a_resume(tmp_path: Path, engine: Engine) -> None:
+    """A segment the interrupted run held back stays with the run, even if the new decode
+    does not produce it again (a reviewer may still restore it)."""
+    info = probe(shared_file("jfk.flac"))
+    with Workspace(tmp_path / "w.db") as ws:
+        _interrupt_after_first_segment(ws, engine, info)
+        media = ws.media_by_sha(info.sha256)
+        (run,) = ws.runs(media.id)
+        held = SuppressedSegment(
+            index=-1, start_ms=10_400, end_ms=11_000, text="Stay in the car.", words=(),
+            avg_logprob=-0.7, no_speech_prob=0.8, compression_ratio=1.1, temperature=0.6,
+            reason="no-speech probability 0.80 > 0.60 and a sampled retry",
+        )
+        ws.add_suppressed(run.id, held)
+        transcribe_probed(ws, engine, info)
+        assert ws.run(run.id).status == RunStatus.DONE
+        assert [s.text for s in ws.suppressed(run.id)] == ["Stay in the car."]
