@@ -1,4 +1,5 @@
-"""What the review screen offers to choose from: speakers, tags, filters, held-back segments.
+"""What the review screen offers to choose from: speakers, tags, held-back segments (the
+filter view's offers are in :mod:`annotator.tui.filtering`).
 
 Pure functions from session state to :class:`~annotator.tui.screens.picker.Choice` lists (keys
 made unique by :func:`~annotator.tui.screens.picker.assign_keys`), so the offers can be tested
@@ -8,38 +9,14 @@ without an app and the screen only maps the chosen value to one session operatio
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 from annotator.core.edits import Change
-from annotator.core.model import Codebook, ReviewState, Speaker, SuppressedSegment
+from annotator.core.model import Codebook, SuppressedSegment
 from annotator.core.session import ReviewSession
 from annotator.tui.display import clock
 from annotator.tui.screens.picker import CLEAR, Choice, assign_keys
 
 KIND_TITLES = {"speaker": "Speaker", "agency": "Agency", "action": "Action", "other": "Tag"}
-
-#: The filter view's choices: key -> (name, criteria). "t", "s" and "/" ask a second question.
-FILTERS: dict[str, tuple[str, dict[str, Any]]] = {
-    "u": ("unreviewed", {"state": ReviewState.UNREVIEWED}),
-    "r": ("reviewed", {"state": ReviewState.REVIEWED}),
-    "v": ("verified", {"state": ReviewState.VERIFIED}),
-    "d": ("disputed", {"state": ReviewState.DISPUTED}),
-    "c": ("low confidence", {"low_confidence": True}),
-    "e": ("corrected", {"corrected": True}),
-    "n": ("no speaker", {"unassigned": True}),
-}
-#: Filter choices that ask a second question.
-FILTER_BY_TAG, FILTER_BY_SPEAKER, FILTER_BY_TEXT = "t", "s", "/"
-
-
-@dataclass(frozen=True)
-class ViewFilter:
-    """What the filter view shows: criteria for :meth:`ReviewSession.filter` and a name."""
-
-    name: str
-    criteria: dict[str, Any] = field(default_factory=dict)
-
 
 def speaker_choices(session: ReviewSession, ids: Sequence[int]) -> list[Choice]:
     """The codebook's speaker roles (shown with the name their speaker got, if renamed) and
@@ -89,19 +66,6 @@ def all_tag_choices(codebook: Codebook) -> list[Choice]:
         (e.shortcut, e.key, e.label, e.kind, False)
         for e in codebook.entries if e.kind != "speaker"
     )
-
-
-def filter_choices(current: ViewFilter | None) -> list[Choice]:
-    items = [(key, key, name, "", current is not None and current.name == name)
-             for key, (name, _) in FILTERS.items()]
-    items += [(FILTER_BY_TAG, FILTER_BY_TAG, "with a tag…", "", False),
-              (FILTER_BY_SPEAKER, FILTER_BY_SPEAKER, "by speaker…", "", False),
-              (FILTER_BY_TEXT, FILTER_BY_TEXT, "containing text…", "", False)]
-    return assign_keys(items)
-
-
-def speaker_filter_choices(speakers: Sequence[Speaker]) -> list[Choice]:
-    return assign_keys(("", str(sp.id), sp.label, sp.role, False) for sp in speakers)
 
 
 def held_back_notice(count: int) -> str | None:

@@ -18,15 +18,16 @@ from textual.widgets import Input
 
 from annotator.core.codebook import default_codebook
 from annotator.core.media import Probe
-from annotator.core.model import Segment
+from annotator.core.model import ReviewState, Segment
 from annotator.core.session import ReviewSession
 from annotator.core.store import Workspace
 from annotator.errors import AnnotatorError, MediaError
 from annotator.tui import choices
 from annotator.tui.exporting import Exporter
+from annotator.tui.filtering import FilterQuestions, ViewFilter, filter_choices
 from annotator.tui.playback import Playback
 from annotator.tui.screens.export import ExportRequest
-from annotator.tui.screens.picker import ADD, CLEAR, assign_keys
+from annotator.tui.screens.picker import ADD, CLEAR, PickerScreen, assign_keys
 from annotator.tui.screens.prompt import PromptScreen
 from annotator.tui.transcription import TranscribeJob, Transcriber
 from annotator.tui.widgets.detail import Chord, DetailPane
@@ -308,8 +309,49 @@ def test_choices_come_from_the_session(tmp_path: Path) -> None:
         assert not next(c for c in tags if c.value == "verbal_order").marked  # not on all
         assert next(c for c in choices.tag_choices(session, "action", ids[:2])
                     if c.value == "verbal_order").marked
-        view = choices.ViewFilter("unreviewed", {})
-        assert [c.marked for c in choices.filter_choices(view)][:2] == [True, False]
     assert choices.held_back_notice(0) is None
     assert (choices.held_back_notice(1) or "").startswith("1 machine segment held back")
     assert (choices.held_back_notice(2) or "").startswith("2 machine segments held back")
+
+
+def test_filter_questions_ask_then_report_one_view(tmp_path: Path) -> None:
+    with Workspace(tmp_path / "w.db") as ws:
+        media = add_transcript(ws, "a.mp4", ["one", "two"])
+        session = ReviewSession(ws, media.id, "tester")
+        asked: list[tuple[Any, Callable[[Any], None]]] = []
+        views: list[ViewFilter | None] = []
+        said: list[str] = []
+        questions = FilterQuestions(session, lambda d, cb: asked.append((d, cb)),
+                                    views.append, said.append)
+
+        def answer(value: object) -> Any:
+            dialog, callback = asked[-1]
+            callback(value)
+            return dialog
+
+        questions.start(ViewFilter("unreviewed", {}))
+        first = asked[-1][0]
+        assert isinstance(first, PickerScreen)
+        assert [c.marked for c in first.choices][:2] == [True, False]
+        answer("u")
+        answer(CLEAR)
+        answer(None)  # cancelled: nothing reported
+        assert views == [ViewFilter("unreviewed", {"state": ReviewState.UNREVIEWED}), None]
+        questions.start(None)
+        answer("t")
+        assert isinstance(answer("verbal_order"), PickerScreen)
+        assert views[-1] == ViewFilter("tag Verbal order", {"tag": "verbal_order"})
+        questions.start(None)
+        answer("s")  # nobody named yet: said, not asked
+        assert said == ["No speakers yet: press s on a segment to name one."]
+        session.add_speaker("Neighbour", assign=[session.segments[0].id])
+        answer("s")
+        (choice,) = asked[-1][0].choices
+        answer(choice.value)
+        assert views[-1] is not None and views[-1].name == "speaker Neighbour"
+        questions.start(None)
+        answer("/")
+        assert isinstance(answer("  "), PromptScreen) and views[-1].name == "speaker Neighbour"
+        answer("two")
+        assert views[-1] == ViewFilter("text 'two'", {"query": "two"})
+    assert [c.value for c in filter_choices(None)][-3:] == ["t", "s", "/"]

@@ -36,13 +36,14 @@ from annotator.core.session import ReviewSession
 from annotator.errors import AnnotatorError
 from annotator.tui import choices
 from annotator.tui.bindings import APP_BINDINGS, EDIT_ACTIONS, PLAYER_ACTIONS
-from annotator.tui.choices import KIND_TITLES, ViewFilter
+from annotator.tui.choices import KIND_TITLES
 from annotator.tui.display import clean, clock, words_text
 from annotator.tui.exporting import Exporter
+from annotator.tui.filtering import FilterQuestions, ViewFilter
 from annotator.tui.playback import Playback
 from annotator.tui.screens.dialog import Dialog, run_binding
 from annotator.tui.screens.export import ExportRequest, ExportScreen
-from annotator.tui.screens.picker import ADD, CLEAR, PickerScreen
+from annotator.tui.screens.picker import ADD, PickerScreen
 from annotator.tui.screens.prompt import PromptScreen
 from annotator.tui.screens.split import SplitScreen
 from annotator.tui.settings import ReviewSettings
@@ -461,46 +462,11 @@ class ReviewScreen(Screen[None]):
                      placeholder='words or "a phrase"', allow_empty=False)
 
     def action_filter(self) -> None:
-        def chosen(value: str | None) -> None:
-            if value is None:
-                return
-            if value == CLEAR:
-                self.view_filter = None
-            elif value in choices.FILTERS:
-                name, criteria = choices.FILTERS[value]
-                self.view_filter = ViewFilter(name, dict(criteria))
-            elif value == choices.FILTER_BY_TAG:
-                self.open_dialog(PickerScreen("Show segments with tag…",
-                                              choices.all_tag_choices(self.session.codebook)),
-                                 self._filter_tag)
-            elif value == choices.FILTER_BY_SPEAKER:
-                self._filter_speaker()
-            elif value == choices.FILTER_BY_TEXT:
-                self._prompt("Show segments containing…", lambda query: setattr(
-                    self, "view_filter", ViewFilter(f"text {query.strip()!r}",
-                                                    {"query": query})), allow_empty=False)
+        def filtered(view: ViewFilter | None) -> None:
+            self.view_filter = view
 
-        self.open_dialog(PickerScreen("Filter view", choices.filter_choices(self.view_filter),
-                                      clear_label="all segments"), chosen)
-
-    def _filter_tag(self, key: str | None) -> None:
-        if key:
-            label = self.session.codebook.label(key)
-            self.view_filter = ViewFilter(f"tag {label}", {"tag": key})
-
-    def _filter_speaker(self) -> None:
-        speakers = list(self.session.speakers.values())
-        if not speakers:
-            self.notify("No speakers yet: press s on a segment to name one.", timeout=3)
-            return
-
-        def chosen(value: str | None) -> None:
-            if value:
-                sp = self.session.speaker(int(value))
-                self.view_filter = ViewFilter(f"speaker {sp.label}", {"speaker_id": sp.id})
-
-        self.open_dialog(PickerScreen("Show segments of speaker…",
-                                      choices.speaker_filter_choices(speakers)), chosen)
+        FilterQuestions(self.session, self.open_dialog, filtered,
+                        lambda text: self.notify(text, timeout=3)).start(self.view_filter)
 
     # -- playback -----------------------------------------------------------------------------
 
