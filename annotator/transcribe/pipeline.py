@@ -426,6 +426,12 @@ def run_batch(
                     if outcome.run is not None:
                         _run_notes(result, outcome.run, outcome.media, ws)
                         result.decoded_ms = outcome.run.decoded_ms
+                    if outcome.plan.action is Action.RESUME:
+                        start = outcome.plan.start.restart_ms
+                        result.note = (
+                            f"resumed an interrupted run (decoded again from "
+                            f"{runs.clock(start)}, {outcome.added} segments added)"
+                        )
         except AnnotatorError as exc:
             if isinstance(exc, Cancelled | ModelError | UsageError):
                 raise  # not about this file: the whole batch cannot go on

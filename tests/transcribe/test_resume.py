@@ -128,6 +128,7 @@ def test_stopped_run_resumes_to_the_clean_transcript(
     again = subprocess.run(_command(db, DEMO), env=_env(tmp_path), capture_output=True,
                            text=True, check=False)
     assert again.returncode == 0, again.stderr
+    assert "resumed an interrupted run (decoded again from 0:00," in again.stdout
     snapshot = _snapshot(db)
     assert len(snapshot[0]) == len(clean_demo[0]) == 23
     assert snapshot == clean_demo
