@@ -48,7 +48,14 @@ from annotator.core.model import (
 )
 from annotator.core.runlock import media_lock
 from annotator.core.store import Workspace
-from annotator.errors import AnnotatorError, MediaError, ModelError, NotFoundError, UsageError
+from annotator.errors import (
+    AnnotatorError,
+    MediaError,
+    ModelError,
+    NotFoundError,
+    UsageError,
+    WorkspaceError,
+)
 from annotator.transcribe.engine import (
     Engine,
     EngineEvent,
@@ -330,7 +337,7 @@ class _Writer:
         except BaseException:
             # A full disk may refuse this too: the run then stays "running" with no process
             # holding its lock, which reads as interrupted all the same.
-            with contextlib.suppress(sqlite3.Error):
+            with contextlib.suppress(sqlite3.Error, WorkspaceError):
                 runs.finish(self.ws, self.run.id, RunStatus.FAILED, warnings=self.warnings)
             raise
         if self.replace_layer:

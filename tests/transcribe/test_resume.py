@@ -246,3 +246,39 @@ def test_every_piece_starts_from_the_same_sampler_state() -> None:
     engine._fresh_decoder()
     assert sample() == first
     assert not whisper.sampled
+
+
+def test_full_disk_that_also_refuses_the_failed_status(
+    tmp_path: Path, transcribed_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a really full disk marking the run failed fails too: the first error is the one
+    reported, the run stays 'running' with no process holding it (interrupted), and the
+    retry completes it to the clean transcript."""
+    with Workspace(transcribed_db) as ws:
+        run = ws.current_run(ws.find_media("demo.mp4").id)
+        assert run is not None
+        clean = [(d.start_ms, d.end_ms, d.text, d.words) for d in ws.drafts(run.id)]
+    original_finish = runs.finish
+
+    def finish(ws: Workspace, run_id: int, status: RunStatus, **kw: Any) -> None:
+        if status == RunStatus.FAILED:
+            raise sqlite3.OperationalError("database or disk is full")
+        original_finish(ws, run_id, status, **kw)
+
+    monkeypatch.setattr(runs, "store_draft", _DiskFull(4))
+    monkeypatch.setattr(runs, "finish", finish)
+    db = tmp_path / "w.db"
+    with Workspace(db) as ws:
+        try:
+            (result,) = run_batch(ws, [DEMO], TranscribeOptions())
+            assert result.status == "failed" and "full" in (result.error or "")
+        except sqlite3.OperationalError as exc:
+            assert "full" in str(exc)
+        (stuck,) = ws.runs(ws.media_by_sha(probe(DEMO).sha256).id)
+        assert stuck.status == RunStatus.RUNNING and len(ws.drafts(stuck.id)) == 4
+    monkeypatch.undo()
+    with Workspace(db) as ws:
+        (result,) = run_batch(ws, [DEMO], TranscribeOptions())
+        assert result.status == "done"
+        (resumed,) = ws.runs(stuck.media_id)
+        assert [(d.start_ms, d.end_ms, d.text, d.words) for d in ws.drafts(resumed.id)] == clean
