@@ -27,6 +27,7 @@ from textual.message import Message
 from textual.worker import get_current_worker
 
 from annotator.errors import AnnotatorError
+from annotator.player import PlayerState
 
 if TYPE_CHECKING:
     from textual.dom import DOMNode
@@ -38,10 +39,8 @@ IDLE_AFTER_S = 0.6
 
 
 class Playback:
-    """Play the media being reviewed; see the module docstring.
-
-    ``state`` is ``"none"`` (no player), ``"starting"``, ``"ready"`` or ``"failed"``.
-    """
+    """Play the media being reviewed; see the module docstring. ``state`` is a
+    :class:`~annotator.player.PlayerState` (``NONE`` while there is no player)."""
 
     class Off(Message):
         """There is no playback (no mpv, no media file): ``reason`` says why and what to do."""
@@ -83,7 +82,7 @@ class Playback:
         self.video = video
         self.player_args = tuple(player_args)
         self.player: Player | None = None
-        self.state = "none"
+        self.state = PlayerState.NONE
         self.playing = False
         self._last_position_at = 0.0
         self._silence_noted = False
@@ -101,7 +100,7 @@ class Playback:
             self.host.post_message(Playback.Off(
                 "No media file", f"Audio playback is off: {self.media_path} is not there."))
             return
-        self.state = "starting"
+        self.state = PlayerState.STARTING
         self.host.run_worker(self._start_player, name="player", group="player-start",
                              exclusive=True, thread=True, exit_on_error=False)
         self.host.set_interval(0.3, self._check_idle)
@@ -139,23 +138,22 @@ class Playback:
     def adopt(self, player: Player) -> None:
         """The started player (from :class:`Playback.Ready`)."""
         self.player = player
-        self.state = "ready"
+        self.state = PlayerState.READY
 
     def failed(self) -> None:
         """A command failed: the player is gone unless it still runs."""
         if self.player is None or not self.player.running:
-            self.state = "failed"
+            self.state = PlayerState.FAILED
 
     def silence_notice(self) -> str | None:
         """What to say, once, when mpv plays without an audio device."""
         player = self.player
-        # getattr: players without the attribute (older annotator.player) are never silent.
-        if (player is None or self._silence_noted or not getattr(player, "silent", False)
+        if (player is None or self._silence_noted or not player.silent
                 or "--ao=null" in self.player_args):
             return None
         self._silence_noted = True
         message = "No audio device: playback is silent (check your sound setup)"
-        reason = str(getattr(player, "silent_reason", "") or "")
+        reason = player.silent_reason
         return f"{message}\n{reason}" if reason else message
 
     # -- commands (each in a thread worker) --------------------------------------------------

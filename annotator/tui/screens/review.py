@@ -34,6 +34,7 @@ from annotator.core.edits import Change
 from annotator.core.model import ReviewState, Segment
 from annotator.core.session import ReviewSession
 from annotator.errors import AnnotatorError
+from annotator.player import PlayerState
 from annotator.tui import choices
 from annotator.tui.bindings import APP_BINDINGS, EDIT_ACTIONS, PLAYER_ACTIONS
 from annotator.tui.choices import KIND_TITLES
@@ -134,7 +135,7 @@ class ReviewScreen(Screen[None]):
             event.prevent_default()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in PLAYER_ACTIONS and self.playback.state != "ready":
+        if action in PLAYER_ACTIONS and self.playback.state is not PlayerState.READY:
             return None  # shown dimmed, does nothing
         if action in EDIT_ACTIONS and self.settings.read_only:
             return None
