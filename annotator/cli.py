@@ -34,6 +34,8 @@ from annotator.cli_output import (
     result_json,
     summary,
 )
+from annotator.cli_record import COMMANDS as RECORD_COMMANDS
+from annotator.cli_record import fact_options, stated_facts
 from annotator.core.model import Media
 from annotator.core.store import DEFAULT_DB, Workspace
 from annotator.errors import (
@@ -109,6 +111,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
+for _command in RECORD_COMMANDS:  # verify, media, report (annotator.cli_record)
+    cli.add_command(_command)
+
+
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="FILE_OR_DIR...")
 @click.option("--model", default=DEFAULT_MODEL, show_default=True,
@@ -144,6 +150,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT,
               show_default=True, help="Folder for exports.")
 @redact_option
+@fact_options
 @json_transcribe_option
 @db_option
 def transcribe(
@@ -179,9 +186,14 @@ def transcribe(
         raise UsageError("no media files found in " + ", ".join(inputs))
     err = _stderr()
 
+    stated = stated_facts()
     with Workspace(db) as ws:
 
         def after_file(result: FileResult) -> None:
+            if stated and result.media is not None:
+                from annotator.core.acquisition import set_facts
+
+                set_facts(ws, result.media.id, stated, _user())
             if formats and result.media is not None:
                 result.exports = _export_media(ws, result.media.id, formats, out, redact_paths)
 
@@ -218,20 +230,36 @@ def transcribe(
 
 def _export_media(
     ws: Workspace, media_id: int, formats: Sequence[str], out: Path, redact_paths: bool,
-    *, warn: bool = False,
+    *, warn: bool = False, reviewer: str | None = None,
 ) -> list[Path]:
-    """Export one media; with ``warn``, each of its transcript's warnings (a partial
-    transcript, a file that ends early) also goes to stderr, as the files say too."""
-    from annotator.core.document import load_transcript
-    from annotator.formats import export
+    """Export one media with its manifest (:mod:`annotator.publish`); with ``warn``, each
+    of its transcript's warnings (a partial transcript, a file that ends early) also goes to
+    stderr, as the files say too."""
+    from annotator.core.document import Transcript
+    from annotator.formats.manifest import Redaction
+    from annotator.publish import export_media
 
-    transcript = load_transcript(ws, media_id)
-    if warn:
-        for warning in transcript.warnings:
-            _warning(f"{transcript.media.path}: {warning}")
-    if redact_paths:
-        transcript = transcript.without_paths()
-    return [export(transcript, fmt, out) for fmt in formats]
+    def prepare(transcript: Transcript) -> Transcript:
+        if warn:
+            for warning in transcript.warnings:
+                _warning(f"{transcript.media.path}: {warning}")
+        return transcript.without_paths() if redact_paths else transcript
+
+    done = export_media(
+        ws, media_id, formats, out, reviewer=reviewer or _user(),
+        redaction=Redaction(paths=redact_paths), prepare=prepare,
+    )
+    return [*done.files, done.manifest]
+
+
+def _user() -> str:
+    """Who runs the command, for manifests and audit entries (``$USER``)."""
+    import getpass
+
+    try:
+        return getpass.getuser() or "unknown"
+    except (KeyError, OSError):
+        return "unknown"
 
 
 
@@ -242,23 +270,41 @@ def _export_media(
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT,
               show_default=True)
 @redact_option
+@click.option("--reviewer", default=None,
+              help="Who exports, as the manifest records it (default: $USER).")
+@click.option("--relink", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help="The media's recording has moved: accept this copy (only "
+                                 "with the same SHA-256; audited) before exporting.")
 @db_option
 def export_cmd(
-    media: tuple[str, ...], format_: str, out: Path, redact_paths: bool, db: Path
+    media: tuple[str, ...], format_: str, out: Path, redact_paths: bool, db: Path,
+    reviewer: str | None, relink: Path | None,
 ) -> None:
     """Export transcripts (MEDIA: id, sha256 prefix, path or file name) with their review.
 
-    A MEDIA that names several media (a shared file name or SHA-256 prefix) lists them and
-    exits 2; other media given are still exported.
+    Each export also writes <stem>.manifest.json beside the files: their SHA-256 and size,
+    the media and model hashes, the audit chain's head, who exported and when (checked by
+    `annotator verify --exports DIR`). A MEDIA that names several media (a shared file name
+    or SHA-256 prefix) lists them and exits 2; other media given are still exported.
     """
+    from annotator.core import acquisition
+
     formats = _formats(format_)
     _require_db(db)
+    if relink is not None:
+        if len(media) != 1:
+            raise UsageError("--relink names the new place of one media: give one MEDIA")
+        with Workspace(db) as ws:
+            acquisition.relink(ws, ws.find_media(media[0]), relink, reviewer or _user())
     code = EXIT_OK
     with Workspace(db, read_only=True) as ws:
         for ref in media:
             try:
                 m = ws.find_media(ref)
-                for path in _export_media(ws, m.id, formats, out, redact_paths, warn=True):
+                acquisition.require_same_file(m)  # another recording under its name: refuse
+                for path in _export_media(
+                    ws, m.id, formats, out, redact_paths, warn=True, reviewer=reviewer
+                ):
                     click.echo(str(path))
             except AnnotatorError as exc:
                 code = max(code, exc.exit_code)

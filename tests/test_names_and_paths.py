@@ -91,7 +91,8 @@ def test_a_shared_sha256_prefix_is_listed_exit_2(
     assert "matches 2 media by SHA-256 prefix" in err and "one.mp4" in err and "two.mp4" in err
     assert main(["export", "ABCDEF1", "--format", "srt", "--out", str(tmp_path / "out"),
                  "--db", str(db)]) == 0
-    assert capsys.readouterr().out.strip().endswith(f"one.{one.sha256[:12]}.srt")
+    written = [Path(line).name for line in capsys.readouterr().out.split()]
+    assert written == [f"one.{one.sha256[:12]}.srt", f"one.{one.sha256[:12]}.manifest.json"]
 
 
 @pytest.mark.parametrize("redact", [False, True])
@@ -112,7 +113,7 @@ def test_a_249_character_name_can_be_exported(
     args = ["export", str(first.id), str(second.id), "--out", str(out), "--db", str(db)]
     assert main(args + (["--redact-paths"] if redact else [])) == 0, capsys.readouterr().err
     written = sorted(out.iterdir())
-    assert len(written) == 8  # four formats, two media: no name clashed
+    assert len(written) == 10  # four formats and a manifest, two media: no name clashed
     for path in written:
         assert len(path.name.encode()) <= 255
         assert path.name.startswith(stem[:50])
@@ -145,7 +146,7 @@ def test_typed_path_is_exported_and_redacted(
     out = tmp_path / "out"
     assert main(["export", str(media.id), "--format", "json", "--out", str(out),
                  "--db", str(db)]) == 0
-    (plain,) = out.iterdir()
+    (plain,) = [p for p in out.iterdir() if not p.name.endswith(".manifest.json")]
     assert json.loads(plain.read_text())["media"]["typed_path"] == "../Evidence/stop.mp4"
     assert main(["export", str(media.id), "--redact-paths", "--out", str(out),
                  "--db", str(db)]) == 0

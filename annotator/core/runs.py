@@ -23,6 +23,7 @@ import socket
 from collections.abc import Iterable
 from typing import Any
 
+from annotator.core import chain
 from annotator.core.coverage import Coverage, SpeechGap
 from annotator.core.model import (
     Checkpoint,
@@ -151,6 +152,7 @@ def drop_draft(ws: Workspace, draft_id: int) -> None:
     """Remove an unreviewed draft segment and its review copy (the caller checked
     :func:`untouched`)."""
     with ws.transaction() as c:
+        chain.record_draft_dropped(c, draft_id, "a resumed run decoded it differently")
         c.execute("DELETE FROM segment WHERE draft_id=?", (draft_id,))
         c.execute("DELETE FROM draft_segment WHERE id=?", (draft_id,))
 
@@ -170,6 +172,7 @@ def finish(
             " decoded_ms=COALESCE(?, decoded_ms) WHERE id=?",
             (str(status), utcnow(), utcnow(), json.dumps(known), decoded_ms, run_id),
         )
+        chain.record_run_outcome(c, run_id)
 
 
 #: Audio may decode to a little less than its container declares (codec priming and padding,

@@ -179,4 +179,31 @@ MIGRATIONS: list[list[str]] = [
         )""",
         f"PRAGMA application_id={APPLICATION_ID}",
     ],
+    # 4: the tamper-evident audit chain (annotator.core.chain): each entry's hash and its
+    # predecessor's; the entry where the chain starts (sealed with its hash from Python at
+    # the first writable open: SQL cannot hash), saying what existed before it; acquisition
+    # facts per media (annotator.core.acquisition), one value per key, set by a person.
+    [
+        "ALTER TABLE audit ADD COLUMN prev_hash TEXT",
+        "ALTER TABLE audit ADD COLUMN hash TEXT",
+        """CREATE TABLE media_fact (
+            media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            set_at TEXT NOT NULL,
+            set_by TEXT NOT NULL,
+            PRIMARY KEY (media_id, key)
+        )""",
+        """INSERT INTO audit(ts, reviewer, media_id, action, changes) VALUES (
+            strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now'), 'annotator', NULL, 'chain.started',
+            json_object(
+                'note', 'the audit chain starts here; earlier entries are covered by the '
+                        || 'prev_hash of this one (a digest of them), earlier runs and drafts '
+                        || 'by the machine entries that follow it',
+                'earlier_entries', (SELECT COUNT(*) FROM audit),
+                'runs_before', (SELECT COALESCE(MAX(id), 0) FROM run),
+                'drafts_before', (SELECT COALESCE(MAX(id), 0) FROM draft_segment)
+            )
+        )""",
+    ],
 ]

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from annotator.core import chain
 from annotator.core.connection import SCHEMA_VERSION as SCHEMA_VERSION
 from annotator.core.connection import connect, workspace_error
 from annotator.core.media import Probe, absolute_path, file_sha256, match_media
@@ -71,6 +72,8 @@ class Workspace:
         self.read_only = read_only
         self._depth = 0
         self.conn = connect(self.path, read_only=read_only)
+        if not read_only:
+            chain.seal(self.conn)  # the chain start an upgrade left (annotator.core.chain)
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -214,6 +217,7 @@ class Workspace:
                  json.dumps(options, default=str), utcnow()),
             )
             run_id = int(cur.lastrowid or 0)
+            chain.record_run(c, run_id)
         return self.run(run_id)
 
     def set_run_language(self, run_id: int, language: str, probability: float) -> None:
@@ -228,6 +232,7 @@ class Workspace:
             c.execute(
                 "UPDATE run SET status=?, finished_at=? WHERE id=?", (status, utcnow(), run_id)
             )
+            chain.record_run_outcome(c, run_id)
 
     def run(self, run_id: int) -> Run:
         row = self.conn.execute("SELECT * FROM run WHERE id=?", (run_id,)).fetchone()
@@ -262,6 +267,7 @@ class Workspace:
                  no_speech_prob, compression_ratio),
             )
             draft_id = int(cur.lastrowid or 0)
+            chain.record_draft(c, draft_id)
             seg = Segment(
                 0, run.media_id, start_ms, end_ms, text, words, None, draft_id, avg_logprob,
                 no_speech_prob, compression_ratio,
@@ -329,6 +335,7 @@ class Workspace:
                     "SELECT id FROM run WHERE media_id=? AND status!='done'", (media_id,)
                 )
             ]
+            chain.record_runs_discarded(c, media_id, ids)
             for run_id in ids:
                 c.execute(
                     "DELETE FROM segment WHERE draft_id IN"
@@ -344,9 +351,11 @@ class Workspace:
             c.execute("DELETE FROM segment WHERE media_id=?", (media_id,))
 
     def human_work_count(self, media_id: int) -> int:
-        """How many audit entries (human actions) exist for this media."""
+        """How many audit entries (human actions on the transcript) exist for this media:
+        machine entries of the chain and acquisition facts (``media.*``) are not review."""
         row = self.conn.execute(
-            "SELECT COUNT(*) FROM audit WHERE media_id=?", (media_id,)
+            "SELECT COUNT(*) FROM audit WHERE media_id=? AND action NOT LIKE 'machine.%'"
+            " AND action NOT LIKE 'media.%'", (media_id,)
         ).fetchone()
         return int(row[0])
 
@@ -559,15 +568,13 @@ class Workspace:
         """Record who did what, with before/after snapshots. Call inside the change's own
         transaction so the log and the data can never disagree."""
         with self.transaction() as c:
-            cur = c.execute(
-                "INSERT INTO audit(ts, reviewer, media_id, action, changes) VALUES (?,?,?,?,?)",
-                (utcnow(), reviewer, media_id, action, json.dumps(changes, ensure_ascii=False)),
-            )
-            return int(cur.lastrowid or 0)
+            return chain.append(c, reviewer, media_id, action, changes, utcnow())
 
     def audit(self, media_id: int) -> list[dict[str, Any]]:
+        """The people's entries for a media (the chain's machine entries left out)."""
         rows = self.conn.execute(
-            "SELECT * FROM audit WHERE media_id=? ORDER BY id", (media_id,)
+            "SELECT * FROM audit WHERE media_id=? AND action NOT LIKE 'machine.%' ORDER BY id",
+            (media_id,),
         )
         return [
             {

@@ -30,6 +30,7 @@ from annotator.formats.ass import AssFormat
 from annotator.formats.atomic import write_atomic
 from annotator.formats.base import FormatBase
 from annotator.formats.json_format import JsonFormat, load_schema, read_json
+from annotator.formats.manifest import SUFFIX as MANIFEST_SUFFIX
 from annotator.formats.srt import SrtFormat
 from annotator.formats.vtt import VttFormat
 
@@ -107,9 +108,11 @@ def parse_formats(spec: str) -> list[str]:
 #: NTFS and exFAT count 255 UTF-16 units, which UTF-8 bytes never undercount).
 NAME_MAX = 255
 
-#: Room every export name leaves for its extension (the longest registered one).
+#: Room every export name leaves for its extension (the longest registered one, or the
+#: manifest's ``.manifest.json`` written beside every export).
 _EXTENSION_ROOM = max(
-    len(cls.extension.encode()) for cls in FORMAT_IDENTIFIER_TO_FORMAT_CLASS.values()
+    *(len(cls.extension.encode()) for cls in FORMAT_IDENTIFIER_TO_FORMAT_CLASS.values()),
+    len(MANIFEST_SUFFIX.encode()),
 )
 
 

@@ -217,7 +217,9 @@ def test_a_workspace_on_read_only_media_can_be_listed_and_exported(
         ["export", "stop.mp4", "--format", "json,srt", "--out", str(out), "--db", str(db)]
     )
     assert exported.returncode == 0, exported.stderr
-    assert sorted(p.suffix for p in out.iterdir()) == [".json", ".srt"]
+    assert sorted(p.name.split(".", 2)[-1] for p in out.iterdir()) == [
+        "json", "manifest.json", "srt",
+    ]
     assert _snapshot(db.parent) == before
 
 
