@@ -182,4 +182,43 @@ def _require_db(db: Path) -> None:
         raise UsageError(f"{db}: no workspace here (run `annotator transcribe` first or --db)")
 
 
-COMMANDS: list[click.Command] = [verify_cmd, media_group]
+@click.command("report")
+@click.argument("media")
+@click.option("--format", "format_", default="html,md", show_default=True,
+              help="Comma list of html (one self-contained file: no network, no scripts; "
+                   "prints, reads on a phone) and md (Markdown).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("exports"), show_default=True,
+              help="Folder for the report (and where the export manifests it lists are).")
+@click.option("--redact", default="", metavar="WHAT",
+              help="Comma list: names (speakers by role and agency, notes and who stated "
+                   "facts left out), paths (file names instead of folder paths). The "
+                   "workspace is unchanged; the manifest says what was redacted.")
+@click.option("--reviewer", default=None, help="Who makes the report (default: $USER).")
+@db_option
+def report_cmd(
+    media: str, format_: str, out: Path, redact: str, reviewer: str | None, db: Path
+) -> None:
+    """Write an incident timeline report of MEDIA: every line in time order (a #t=start,end
+    link into the recording, speaker and agency, actions, the quote, marked where a reviewer
+    corrected the machine draft, review state), then actions per agency and per speaker, how
+    much is still unreviewed or disputed, provenance, acquisition facts and the hashes of the
+    export manifests in --out. Writes <stem>.report.html/.md and a manifest; prints the
+    paths."""
+    from annotator.report import parse_report_formats, write_report
+
+    formats = parse_report_formats(format_)
+    redacted = {w.strip().lower() for w in redact.split(",") if w.strip()}
+    if redacted - {"names", "paths"}:
+        raise UsageError(f"--redact takes names and paths, not {', '.join(sorted(redacted))}")
+    _require_db(db)
+    with Workspace(db, read_only=True) as ws:
+        written = write_report(
+            ws, ws.find_media(media).id, formats, out, reviewer=reviewer or _user(),
+            redact_names="names" in redacted, redact_paths="paths" in redacted,
+        )
+    for path in written:
+        click.echo(str(path))
+
+
+COMMANDS: list[click.Command] = [verify_cmd, media_group, report_cmd]
