@@ -35,7 +35,7 @@ from annotator.cli_output import (
     summary,
 )
 from annotator.cli_record import COMMANDS as RECORD_COMMANDS
-from annotator.cli_record import fact_options, stated_facts
+from annotator.cli_record import fact_options, redact_what_option, stated_facts
 from annotator.core.model import Media
 from annotator.core.store import DEFAULT_DB, Workspace
 from annotator.errors import (
@@ -230,12 +230,13 @@ def transcribe(
 
 def _export_media(
     ws: Workspace, media_id: int, formats: Sequence[str], out: Path, redact_paths: bool,
-    *, warn: bool = False, reviewer: str | None = None,
+    *, warn: bool = False, reviewer: str | None = None, redact_names: bool = False,
 ) -> list[Path]:
     """Export one media with its manifest (:mod:`annotator.publish`); with ``warn``, each
     of its transcript's warnings (a partial transcript, a file that ends early) also goes to
     stderr, as the files say too."""
     from annotator.core.document import Transcript
+    from annotator.core.redaction import without_names
     from annotator.formats.manifest import Redaction
     from annotator.publish import export_media
 
@@ -243,11 +244,13 @@ def _export_media(
         if warn:
             for warning in transcript.warnings:
                 _warning(f"{transcript.media.path}: {warning}")
+        if redact_names:
+            transcript = without_names(transcript)
         return transcript.without_paths() if redact_paths else transcript
 
     done = export_media(
         ws, media_id, formats, out, reviewer=reviewer or _user(),
-        redaction=Redaction(paths=redact_paths), prepare=prepare,
+        redaction=Redaction(paths=redact_paths, names=redact_names), prepare=prepare,
     )
     return [*done.files, done.manifest]
 
@@ -270,6 +273,7 @@ def _user() -> str:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT,
               show_default=True)
 @redact_option
+@redact_what_option
 @click.option("--reviewer", default=None,
               help="Who exports, as the manifest records it (default: $USER).")
 @click.option("--relink", type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -278,7 +282,7 @@ def _user() -> str:
 @db_option
 def export_cmd(
     media: tuple[str, ...], format_: str, out: Path, redact_paths: bool, db: Path,
-    reviewer: str | None, relink: Path | None,
+    reviewer: str | None, relink: Path | None, redact: frozenset[str],
 ) -> None:
     """Export transcripts (MEDIA: id, sha256 prefix, path or file name) with their review.
 
@@ -303,7 +307,8 @@ def export_cmd(
                 m = ws.find_media(ref)
                 acquisition.require_same_file(m)  # another recording under its name: refuse
                 for path in _export_media(
-                    ws, m.id, formats, out, redact_paths, warn=True, reviewer=reviewer
+                    ws, m.id, formats, out, redact_paths or "paths" in redact, warn=True,
+                    reviewer=reviewer, redact_names="names" in redact,
                 ):
                     click.echo(str(path))
             except AnnotatorError as exc:

@@ -49,6 +49,22 @@ def stated_facts() -> dict[str, str]:
     return dict(facts)
 
 
+def _redaction(ctx: click.Context, param: click.Parameter, value: str) -> frozenset[str]:
+    chosen = frozenset(w.strip().lower() for w in value.split(",") if w.strip())
+    if chosen - {"names", "paths"}:
+        raise click.BadParameter(f"takes names and paths, not {value!r}", ctx, param)
+    return chosen
+
+
+redact_what_option = click.option(
+    "--redact", default="", metavar="WHAT", callback=_redaction,
+    help="Comma list: names (speakers appear by role and agency, e.g. 'Officer (speaker 3)'; "
+         "notes are blanked; names spoken in the recording stay, as they were said), paths "
+         "(file names instead of folder paths). The workspace is unchanged; the manifest "
+         "says what was redacted.",
+)
+
+
 def _error(message: str) -> None:
     click.echo(f"annotator: error: {message}", err=True)
 
@@ -190,14 +206,12 @@ def _require_db(db: Path) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               default=Path("exports"), show_default=True,
               help="Folder for the report (and where the export manifests it lists are).")
-@click.option("--redact", default="", metavar="WHAT",
-              help="Comma list: names (speakers by role and agency, notes and who stated "
-                   "facts left out), paths (file names instead of folder paths). The "
-                   "workspace is unchanged; the manifest says what was redacted.")
+@redact_what_option
 @click.option("--reviewer", default=None, help="Who makes the report (default: $USER).")
 @db_option
 def report_cmd(
-    media: str, format_: str, out: Path, redact: str, reviewer: str | None, db: Path
+    media: str, format_: str, out: Path, redact: frozenset[str], reviewer: str | None,
+    db: Path,
 ) -> None:
     """Write an incident timeline report of MEDIA: every line in time order (a #t=start,end
     link into the recording, speaker and agency, actions, the quote, marked where a reviewer
@@ -208,14 +222,11 @@ def report_cmd(
     from annotator.report import parse_report_formats, write_report
 
     formats = parse_report_formats(format_)
-    redacted = {w.strip().lower() for w in redact.split(",") if w.strip()}
-    if redacted - {"names", "paths"}:
-        raise UsageError(f"--redact takes names and paths, not {', '.join(sorted(redacted))}")
     _require_db(db)
     with Workspace(db, read_only=True) as ws:
         written = write_report(
             ws, ws.find_media(media).id, formats, out, reviewer=reviewer or _user(),
-            redact_names="names" in redacted, redact_paths="paths" in redacted,
+            redact_names="names" in redact, redact_paths="paths" in redact,
         )
     for path in written:
         click.echo(str(path))

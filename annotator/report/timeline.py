@@ -23,6 +23,7 @@ from typing import Any
 
 from annotator.core.document import Transcript
 from annotator.core.model import ReviewState, Segment, TagKind
+from annotator.core.redaction import role_label
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +86,7 @@ def _speaker(transcript: Transcript, seg: Segment, redact: bool) -> tuple[str, s
         return "", ""
     agency = transcript.tag_label(sp.agency) if sp.agency else ""
     if redact:  # a role and an agency say what the report needs; a name may endanger someone
-        role = transcript.tag_label(sp.role) if sp.role else "speaker"
-        return f"{role} (speaker {sp.id})", agency
+        return role_label(transcript, sp), agency
     return sp.label, agency
 
 
