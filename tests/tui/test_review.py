@@ -3,7 +3,9 @@ decision lands in the workspace (asserting on session and workspace state, not o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from textual import events
 from textual.widgets import Input
@@ -393,6 +395,15 @@ async def test_a_read_only_review_changes_nothing_and_says_so(
         assert ws.audit(int(demo_ref)) == []
 
 
+async def settle(pilot: Any, done: Callable[[], bool], rounds: int = 200) -> None:
+    """Pause until ``done()`` holds: Pilot's pause waits for the CPU to look idle, which a
+    loaded machine can fake, while keys still travel between the app, screens and widgets."""
+    for _ in range(rounds):
+        await pilot.pause()
+        if done():
+            return
+
+
 def typed(text: str) -> list[events.Key]:
     """Key events for ``text`` as a terminal sends them (names for space and punctuation)."""
     names = {" ": "space", ",": "comma", ".": "full_stop", "!": "exclamation_mark"}
@@ -415,7 +426,7 @@ async def test_keys_typed_right_after_e_reach_the_dialog_in_order(
                 events.Key("enter", "\r")]
         for key in keys:
             app.post_message(key)
-        await pilot.pause()
+        await settle(pilot, lambda: review.session.segment(seg.id).human_text is not None)
         assert not isinstance(app.screen, PromptScreen)
         edited = review.session.segment(seg.id)
         assert edited.human_text == words
@@ -431,13 +442,13 @@ async def test_keys_typed_right_after_e_reach_the_dialog_in_order(
         for key in [events.Key("ctrl+u", None), *typed("Out of the car"),
                     events.Key("enter", "\r")]:
             app.post_message(key)
-        await pilot.pause()
+        await settle(pilot, lambda: not isinstance(app.screen, PromptScreen))
         assert review.session.segment(seg.id).human_text == "Out of the car"
 
         # the same through a picker: f u (filter: unreviewed) then j, typed at once
         for key in (events.Key("f", "f"), events.Key("u", "u"), events.Key("j", "j")):
             app.post_message(key)
-        await pilot.pause()
+        await settle(pilot, lambda: review.view_filter is not None and review.table.cursor)
         assert review.view_filter is not None and review.view_filter.name == "unreviewed"
         assert review.table.cursor == 1
 
@@ -474,3 +485,41 @@ async def test_quit_can_be_remapped_like_any_key(make_app: AppFactory, demo_db: 
         assert not app._exit
         await pilot.press("x")
         assert app._exit
+
+
+async def test_every_dialog_takes_the_keys_typed_with_the_key_that_opened_it(
+    make_app: AppFactory, demo_db: Path, demo_ref: str
+) -> None:
+    """Note, search, split and insert, each opened and answered in one burst of keys."""
+    app = make_app(demo_db, demo_ref)
+    async with app.run_test(size=SIZE) as pilot:
+        review = app.review
+        session = review.session
+        first = session.segments[0]
+        assert len(first.words) >= 4
+
+        async def burst(done: Callable[[], bool], *keys: events.Key) -> None:
+            for key in keys:
+                app.post_message(key)
+            await settle(pilot, done)
+            assert not isinstance(app.screen, PromptScreen | PickerScreen)
+
+        def enter() -> events.Key:
+            return events.Key("enter", "\r")  # an event is sent once: a new one each time
+
+        await burst(lambda: session.segment(first.id).note != "",
+                    events.Key("m", "m"), *typed("radio chatter"), enter())
+        assert session.segment(first.id).note == "radio chatter"
+        hits = [i for i, s in enumerate(session.segments) if "warrant" in s.text.lower()]
+        await burst(lambda: review.table.cursor != 0,
+                    events.Key("slash", "/"), *typed("warrant"), enter())
+        assert review.table.cursor == hits[0]
+        count = len(session.segments)
+        await burst(lambda: len(session.segments) > count, events.Key("g", "g"),
+                    events.Key("S", "S"), events.Key("right", None), enter())
+        assert session.segments[1].words[0] == first.words[len(first.words) // 2 + 1]
+        await burst(lambda: len(session.segments) > count + 1,
+                    events.Key("i", "i"), *typed("(shouting)"), enter())
+        assert len(session.segments) == count + 2
+        assert review.table.current is not None
+        assert review.table.current.human_text == "(shouting)"
