@@ -235,7 +235,7 @@ def check_manifests(folder: Path, ws: Workspace | None, media: Media | None) -> 
         if data is not None and media is not None and data["media"]["sha256"] != media.sha256:
             continue
         if problems:
-            out += [Finding(False, str(path), p.removeprefix(f"{path}: ")) for p in problems]
+            out += [Finding(False, str(where), why) for where, why in problems]
             continue
         assert data is not None
         if ws is not None:

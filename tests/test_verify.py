@@ -169,3 +169,20 @@ def test_manifests_verify_without_a_workspace(
         assert entry["size"] == len(body)
     capsys.readouterr()
     assert main(["verify", "--no-db"]) == 2  # nothing to check: a usage error
+
+
+def test_an_export_and_an_audit_row_changed_together_are_both_named(
+    record: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The issue's acceptance check: one byte of an export and one audit row changed; verify
+    names both (the workspace first, then the folder)."""
+    db, _media, out = record
+    (vtt,) = out.glob("*.vtt")
+    _flip(vtt, b"vehicle")
+    _flip(db, b"alice-the-reviewer", at=0)
+    code, _stdout, err = _verify(db, out, capsys)
+    assert code == 1
+    lines = err.splitlines()
+    assert len(lines) == 2, err
+    assert "audit entry" in lines[0] and "(set_text)" in lines[0]
+    assert lines[1].startswith(f"annotator: error: {vtt}: SHA-256 ")

@@ -136,32 +136,29 @@ def read(path: Path) -> dict[str, Any]:
     return data
 
 
-def problems(path: Path) -> tuple[dict[str, Any] | None, list[str]]:
+def problems(path: Path) -> tuple[dict[str, Any] | None, list[tuple[Path, str]]]:
     """Check one manifest against itself and the files beside it: the manifest (if readable)
-    and what does not hold, each a sentence naming the file and what differs."""
+    and what does not hold, each as (the file at fault, what differs)."""
     try:
         data = read(path)
     except ManifestError as exc:
-        return None, [str(exc)]
-    found: list[str] = []
+        return None, [(path, exc.cause)]
+    found: list[tuple[Path, str]] = []
     if render(data) != path.read_bytes():
-        found.append(f"{path}: bytes differ from the manifest's canonical layout (edited)")
+        found.append((path, "bytes differ from the manifest's canonical layout (edited)"))
     recorded = data.get("manifest_sha256")
     if recorded != self_hash(data):
-        found.append(
-            f"{path}: content does not match its manifest_sha256 ({str(recorded)[:12]}…; "
-            f"now {self_hash(data)[:12]}…)"
-        )
+        found.append((path, f"content does not match its manifest_sha256 "
+                            f"({str(recorded)[:12]}…; now {self_hash(data)[:12]}…)"))
     for entry in data.get("files", []):
         name = str(entry.get("name", ""))
         target = path.parent / PurePath(name).name
         if not target.is_file():
-            found.append(f"{target}: listed in {path.name} but missing")
+            found.append((target, f"listed in {path.name} but missing"))
             continue
         size, sha = target.stat().st_size, file_sha256(target)
         if size != entry.get("size") or sha != entry.get("sha256"):
-            found.append(
-                f"{target}: SHA-256 {sha[:12]}… ({size} bytes) differs from "
-                f"{str(entry.get('sha256'))[:12]}… ({entry.get('size')} bytes) in {path.name}"
-            )
+            found.append((target, f"SHA-256 {sha[:12]}… ({size} bytes) differs from "
+                                  f"{str(entry.get('sha256'))[:12]}… ({entry.get('size')} "
+                                  f"bytes) recorded in {path.name}"))
     return data, found
