@@ -203,11 +203,14 @@ def append(
 
 
 def _unsealed(conn: sqlite3.Connection) -> tuple[Any, ...] | None:
+    """The chain start, if it still waits to be sealed. It is then the newest entry (nothing
+    is appended without sealing it first), so one indexed read answers on every open."""
     row = conn.execute(
-        "SELECT id, changes FROM audit WHERE action=? AND hash IS NULL ORDER BY id LIMIT 1",
-        (CHAIN_STARTED,),
+        "SELECT id, changes, action, hash FROM audit ORDER BY id DESC LIMIT 1"
     ).fetchone()
-    return None if row is None else tuple(row)
+    if row is None or row[2] != CHAIN_STARTED or row[3] is not None:
+        return None
+    return (row[0], row[1])
 
 
 def seal(conn: sqlite3.Connection) -> bool:
