@@ -424,34 +424,65 @@ def run_batch(
                     ws, engine, info, force=force, wait=wait, on_wait=on_wait,
                     on_segment=on_segment,
                 )
-                if outcome.plan.action is Action.SKIP and outcome.run is not None:
-                    _skipped(result, ws, outcome.media, outcome.run, options)
-                else:
-                    result.status, result.media = FileStatus.DONE, outcome.media
-                    result.segments = ws.segment_counts(outcome.media.id)[0]
-                    result.held_back = len(held_back(ws, outcome.media.id))
-                    if outcome.run is not None:
-                        _run_notes(result, outcome.run, outcome.media, ws)
-                        result.decoded_ms = outcome.run.decoded_ms
-                    if outcome.plan.action is Action.RESUME:
-                        start = outcome.plan.start.restart_ms
-                        result.note = (
-                            f"resumed an interrupted run (decoded again from "
-                            f"{runs.clock(start)}, {outcome.added} segments added)"
-                        )
+                fill_result(result, ws, outcome, options)
         except AnnotatorError as exc:
             if isinstance(exc, Cancelled | ModelError | UsageError):
                 raise  # not about this file: the whole batch cannot go on
             result.error = str(exc)
-        result.seconds = time.perf_counter() - started
-        if after_file is not None and result.status != FileStatus.FAILED:
-            try:
-                after_file(result)
-            except AnnotatorError as exc:
-                result.status, result.error = FileStatus.FAILED, str(exc)
-        sink.file_finished(result)
+        finish_result(result, started, after_file, sink)
         results.append(result)
     return results
+
+
+# What a local batch and a cluster batch (annotator/transcribe/cluster.py) share about the
+# results they report, so the summary, --json and exit codes cannot drift apart.
+
+
+def known_result(
+    result: FileResult, ws: Workspace, sha256: str, options: TranscribeOptions
+) -> bool:
+    """Fill ``result`` as skipped if the workspace has a finished run of this file (same
+    SHA-256); return whether it had."""
+    known = _known_done(ws, sha256)
+    if known is not None:
+        _skipped(result, ws, *known, options)
+    return known is not None
+
+
+def fill_result(
+    result: FileResult, ws: Workspace, outcome: Outcome, options: TranscribeOptions
+) -> None:
+    """Fill ``result`` from what :func:`transcribe_file` did."""
+    if outcome.plan.action is Action.SKIP and outcome.run is not None:
+        _skipped(result, ws, outcome.media, outcome.run, options)
+        return
+    result.status, result.media = FileStatus.DONE, outcome.media
+    result.segments = ws.segment_counts(outcome.media.id)[0]
+    result.held_back = len(held_back(ws, outcome.media.id))
+    if outcome.run is not None:
+        _run_notes(result, outcome.run, outcome.media, ws)
+        result.decoded_ms = outcome.run.decoded_ms
+    if outcome.plan.action is Action.RESUME:
+        start = outcome.plan.start.restart_ms
+        result.note = (
+            f"resumed an interrupted run (decoded again from "
+            f"{runs.clock(start)}, {outcome.added} segments added)"
+        )
+
+
+def finish_result(
+    result: FileResult, started: float, after_file: Callable[[FileResult], None] | None,
+    sink: Progress,
+) -> None:
+    """Time the file, run ``after_file`` (exports, facts: its error fails the file) and
+    report it."""
+    result.seconds = time.perf_counter() - started
+    if after_file is not None and result.status != FileStatus.FAILED:
+        try:
+            after_file(result)
+        except AnnotatorError as exc:
+            result.status, result.error = FileStatus.FAILED, str(exc)
+    sink.file_finished(result)
 
 
 def _skipped(
