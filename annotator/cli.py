@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -143,6 +143,18 @@ for _command in RECORD_COMMANDS:  # verify, media, report (annotator.cli_record)
 @click.option("--allow-truncated", is_flag=True,
               help="Exit 0 even when a file's audio ends before its container says (it is "
                    "always stored with a 'truncated at' warning).")
+@click.option("--scheduler", envvar="ANNOTATOR_SCHEDULER", default=None,
+              metavar="ADDRESS|local[:N]",
+              help="Decode on a Dask cluster, one task per file: the scheduler's address "
+                   "(tcp://host:8786, from `dask scheduler`; workers from `dask worker "
+                   "ADDRESS`, each with annotator[cluster] and the same model installed), or "
+                   "local[:N] for N worker processes on this machine (default: one per core). "
+                   "Files already in the workspace are not sent; only this process writes to "
+                   "the workspace. Also $ANNOTATOR_SCHEDULER. Needs annotator[cluster].")
+@click.option("--shared-fs", is_flag=True,
+              help="With --scheduler: the workers see the files at the same absolute paths "
+                   "and read them there (checked against their SHA-256) instead of receiving "
+                   "their bytes.")
 @click.option("--chunk-s", type=click.FloatRange(5, 3600), default=None, hidden=True,
               help="Seconds per piece (tests: many cuts on a short file; recorded in the run).")
 @click.option("--export", "export_", default="", metavar="FORMATS",
@@ -154,7 +166,8 @@ for _command in RECORD_COMMANDS:  # verify, media, report (annotator.cli_record)
 @json_transcribe_option
 @db_option
 def transcribe(
-    inputs: tuple[str, ...], model: str, language: str | None, beam_size: int, threads: int,
+    inputs: tuple[str, ...], scheduler: str | None, shared_fs: bool,
+    model: str, language: str | None, beam_size: int, threads: int,
     no_vad: bool, vad_min_silence: int, keep_hallucinations: bool, force: bool, export_: str,
     out: Path, redact_paths: bool, db: Path, wait: bool, allow_truncated: bool,
     chunk_s: float | None, as_json: bool,
@@ -171,7 +184,6 @@ def transcribe(
         _check_language(language, model)
     from annotator.core.media import expand_inputs
     from annotator.transcribe.engine import TranscribeOptions
-    from annotator.transcribe.pipeline import run_batch
 
     formats = _formats(export_)
     options = TranscribeOptions(
@@ -199,7 +211,7 @@ def transcribe(
 
         with BatchProgress(err) as progress:
             try:
-                results = run_batch(
+                results = _batch(scheduler, shared_fs)(
                     ws, paths, options, force=force, wait=wait, progress=progress,
                     after_file=after_file,
                 )
@@ -446,6 +458,26 @@ def _check_language(language: str, model: str) -> None:
     problem = check_language(language, model)
     if problem is not None:
         raise UsageError(problem)
+
+
+def _batch(scheduler: str | None, shared_fs: bool) -> Callable[..., list[FileResult]]:
+    """The local batch, or with ``--scheduler`` the cluster batch (Dask is imported only
+    then: it takes about a second and a one-machine run does not need it)."""
+    if not scheduler:
+        if shared_fs:
+            raise UsageError("--shared-fs says how workers read files: give --scheduler too")
+        from annotator.transcribe.pipeline import run_batch
+
+        return run_batch
+    import functools
+
+    try:
+        from annotator.transcribe.cluster import run_cluster_batch
+    except ImportError as exc:
+        raise UsageError(
+            f"--scheduler needs Dask: pip install 'annotator[cluster]' ({exc})"
+        ) from exc
+    return functools.partial(run_cluster_batch, scheduler=scheduler, shared_fs=shared_fs)
 
 
 def _require_db(db: Path) -> None:

@@ -1,0 +1,230 @@
+"""Batch transcription on a Dask cluster (issue 11), on a loopback LocalCluster.
+
+One cluster for the module: two worker processes of one thread each, the bundled tiny.en,
+three short real clips from tests/data. What is checked: the segments equal a local run's;
+a worker killed during a task leaves the file stored exactly once; a file that fails (corrupt,
+or damaged on the way to its worker) fails alone, named; a client interrupted while storing
+resumes from the workspace and ends with the local run's segments. Faults are injected by
+wrapping the task the workers run (the wrappers are closures, so Dask ships them by value).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from annotator.cli import main
+from annotator.core.media import file_sha256
+from annotator.core.store import Workspace
+from annotator.transcribe.engine import TranscribeOptions
+from annotator.transcribe.pipeline import FileResult, FileStatus, NullProgress, run_batch
+
+from support import DATA, require_module
+
+require_module("distributed", "pip install -e '.[cluster]'")
+
+from distributed import Client, LocalCluster  # noqa: E402
+
+from annotator.transcribe.cluster import (  # noqa: E402
+    Failed,
+    Job,
+    Transcribed,
+    run_cluster_batch,
+    transcribe_task,
+)
+
+pytestmark = pytest.mark.engine
+
+CLIPS = [DATA / "goforward.wav", DATA / "mister_quilter_1272-128104-0000.wav", DATA / "jfk.flac"]
+#: jfk.flac (11 s) in 5-second pieces: a resumed store starts from a later checkpoint.
+PIECES = replace(TranscribeOptions(), chunk_s=5.0)
+
+Draft = tuple[int, int, int, str, tuple[Any, ...]]
+Task = Callable[[Job], "Transcribed | Failed"]
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Client]:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster, Client(cluster) as connected:
+        yield connected
+
+
+def _drafts(ws: Workspace, path: Path) -> list[Draft]:
+    media = ws.media_by_sha(file_sha256(path))
+    run = ws.current_run(media.id)
+    assert run is not None, path
+    return [(d.index, d.start_ms, d.end_ms, d.text, d.words) for d in ws.drafts(run.id)]
+
+
+def _runs(ws: Workspace, path: Path) -> int:
+    media = ws.media_by_sha(file_sha256(path))
+    return len(ws.runs(media.id))
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, float], list[Draft]]:
+    """What a local run stores for each clip (and for jfk.flac in 5-second pieces)."""
+    folder = tmp_path_factory.mktemp("local")
+    found: dict[tuple[str, float], list[Draft]] = {}
+    for options, clips in ((TranscribeOptions(), CLIPS), (PIECES, CLIPS[2:])):
+        with Workspace(folder / f"{options.chunk_s}.db") as ws:
+            results = run_batch(ws, clips, options)
+            assert [r.status for r in results] == [FileStatus.DONE] * len(clips)
+            for clip in clips:
+                found[clip.name, options.chunk_s] = _drafts(ws, clip)
+    return found
+
+
+def test_the_cluster_stores_what_a_local_run_stores(
+    client: Client, local: dict[tuple[str, float], list[Draft]], tmp_path: Path
+) -> None:
+    with Workspace(tmp_path / "w.db") as ws:
+        results = run_cluster_batch(ws, CLIPS, TranscribeOptions(), scheduler="", client=client)
+        assert [r.status for r in results] == [FileStatus.DONE] * 3
+        assert [r.path for r in results] == CLIPS  # in the order given
+        for clip in CLIPS:
+            assert _drafts(ws, clip) == local[clip.name, TranscribeOptions().chunk_s]
+            run = ws.current_run(ws.media_by_sha(file_sha256(clip)).id)
+            assert run is not None and run.options["worker"]["host"]  # provenance
+        again = run_cluster_batch(
+            ws, CLIPS, TranscribeOptions(), scheduler="", client=client, task=_refusing()
+        )
+    assert [r.status for r in again] == [FileStatus.SKIPPED] * 3  # known files: never sent
+
+
+def test_a_worker_killed_during_a_task_leaves_the_file_stored_once(
+    client: Client, local: dict[tuple[str, float], list[Draft]], tmp_path: Path
+) -> None:
+    marker = tmp_path / "killed"
+    clip = CLIPS[1]
+    with Workspace(tmp_path / "w.db") as ws:
+        results = run_cluster_batch(
+            ws, [clip], TranscribeOptions(), scheduler="", client=client,
+            task=_killing_once(marker),
+        )
+        assert marker.exists()  # a worker did die in the task
+        assert [r.status for r in results] == [FileStatus.DONE]
+        assert _runs(ws, clip) == 1
+        assert _drafts(ws, clip) == local[clip.name, TranscribeOptions().chunk_s]
+
+
+def test_a_corrupt_or_damaged_file_fails_alone(client: Client, tmp_path: Path) -> None:
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 500)
+    damaged = tmp_path / "damaged.wav"
+    damaged.write_bytes(CLIPS[0].read_bytes())
+    with Workspace(tmp_path / "w.db") as ws:
+        results = run_cluster_batch(
+            ws, [corrupt, damaged, CLIPS[1]], TranscribeOptions(), scheduler="",
+            client=client, task=_damaging("damaged.wav"),
+        )
+    assert [r.status for r in results] == [FileStatus.FAILED, FileStatus.FAILED, FileStatus.DONE]
+    assert str(corrupt) in (results[0].error or "")
+    assert f"{damaged}: arrived damaged on worker" in (results[1].error or "")
+
+
+class _Interrupting(NullProgress):
+    """Ctrl-C while the second segment of ``name`` is being stored."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.seen = name, 0
+
+    def advanced(self, path: Path, position_ms: int) -> None:
+        if path.name == self.name:
+            self.seen += 1
+            if self.seen == 2:
+                raise KeyboardInterrupt
+
+
+def test_an_interrupted_client_resumes_from_the_workspace(
+    client: Client, local: dict[tuple[str, float], list[Draft]], tmp_path: Path
+) -> None:
+    clip, sent = CLIPS[2], tmp_path / "sent"
+    sent.mkdir()
+    with Workspace(tmp_path / "w.db") as ws:
+        with pytest.raises(KeyboardInterrupt):
+            run_cluster_batch(ws, [clip], PIECES, scheduler="", client=client,
+                              progress=_Interrupting(clip.name))
+        assert ws.current_run(ws.media_by_sha(file_sha256(clip)).id) is None  # not done
+        results: list[FileResult] = run_cluster_batch(
+            ws, [CLIPS[0], clip], PIECES, scheduler="", client=client, shared_fs=True,
+            task=_recording(sent),
+        )
+        assert [r.status for r in results] == [FileStatus.DONE, FileStatus.DONE]
+        assert "resumed an interrupted run" in (results[1].note or "")
+        assert _runs(ws, clip) == 1
+        assert _drafts(ws, clip) == local[clip.name, PIECES.chunk_s]
+        # a third start sends nothing: everything is in the workspace
+        again = run_cluster_batch(ws, [CLIPS[0], clip], PIECES, scheduler="", client=client,
+                                  task=_recording(sent))
+    assert [r.status for r in again] == [FileStatus.SKIPPED] * 2
+    assert len(list(sent.iterdir())) == 2
+
+
+def test_the_command_line_with_a_scheduler_address(client: Client, tmp_path: Path) -> None:
+    address = client.scheduler.address
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ANNOTATOR_SCHEDULER", address)
+        code = main(["transcribe", str(CLIPS[0]), "--db", str(tmp_path / "w.db"), "--json"])
+    assert code == 0
+    assert main(["transcribe", str(CLIPS[0]), "--shared-fs", "--db", str(tmp_path / "w.db")]) == 2
+
+
+def test_the_command_line_json_lists_every_file(
+    client: Client, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corrupt = tmp_path / "corrupt.wav"
+    corrupt.write_bytes(b"RIFF" + b"\x01" * 100)
+    code = main(["transcribe", str(corrupt), str(CLIPS[0]), "--db", str(tmp_path / "w.db"),
+                 "--json", "--scheduler", client.scheduler.address, "--shared-fs"])
+    assert code == 1  # a file failed; the other was still done
+    listed = json.loads(capsys.readouterr().out)
+    assert [item["status"] for item in listed] == ["failed", "done"]
+
+
+# -- tasks with faults (closures: shipped to the workers by value) -----------------------------
+
+
+def _killing_once(marker: Path) -> Task:
+    def task(job: Job) -> Transcribed | Failed:
+        if not marker.exists():
+            marker.write_text(str(os.getpid()))
+            os.kill(os.getpid(), signal.SIGKILL)  # the worker process dies mid-task
+        return transcribe_task(job)
+
+    return task
+
+
+def _damaging(name: str) -> Task:
+    def task(job: Job) -> Transcribed | Failed:
+        if job.name.endswith(name) and job.data:
+            job = replace(job, data=bytes([job.data[0] ^ 1]) + job.data[1:])
+        return transcribe_task(job)
+
+    return task
+
+
+def _recording(folder: Path) -> Task:
+    def task(job: Job) -> Transcribed | Failed:
+        (folder / f"{Path(job.name).name}-{uuid.uuid4().hex}").touch()
+        return transcribe_task(job)
+
+    return task
+
+
+def _refusing() -> Task:
+    def task(job: Job) -> Transcribed | Failed:
+        raise AssertionError(f"{job.name} was sent although the workspace has it")
+
+    return task
