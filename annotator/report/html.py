@@ -89,7 +89,7 @@ def render(timeline: Timeline, strip_svg: str = "") -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         # No network, no scripts: a reader's browser fetches and runs nothing from this file.
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-        "style-src 'unsafe-inline'; img-src data:; media-src *\">",
+        "style-src 'unsafe-inline'; img-src data:\">",
         f"<title>{_e(t.title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{_e(t.title)}</h1>",
         f'<p class="meta">media <code>{_e(prov["media"]["sha256"])}</code>, '
