@@ -155,12 +155,13 @@ def file_state(media: Media) -> FileCheck:
     return FileCheck(FileState.SAME if sha == media.sha256 else FileState.CHANGED, path, sha)
 
 
-def require_same_file(media: Media) -> None:
+def require_same_file(media: Media) -> FileCheck:
     """Raise :class:`MediaChangedError` when the file at the media's path is another
-    recording (a missing file passes: the transcript does not need it)."""
+    recording (a missing file passes: the transcript does not need it); else the check."""
     check = file_state(media)
     if check.state is FileState.CHANGED and check.sha256 is not None:
         raise MediaChangedError(check.path, media.sha256, check.sha256)
+    return check
 
 
 def relink(ws: Workspace, media: Media, path: Path, who: str) -> Media:
@@ -218,10 +219,11 @@ def container_facts(path: Path) -> dict[str, str]:
     return out
 
 
-def describe(ws: Workspace, media: Media) -> dict[str, Any]:
+def describe(ws: Workspace, media: Media, check: FileCheck | None = None) -> dict[str, Any]:
     """Everything known about a media's acquisition, for ``media show`` and the report:
-    identity, the file's state, stated facts and container facts side by side."""
-    check = file_state(media)
+    identity, the file's state (``check``, if the caller already hashed the file), stated
+    facts and container facts side by side."""
+    check = check or file_state(media)
     return {
         "media": {"id": media.id, "path": media.path, "sha256": media.sha256,
                   "size": media.size, "duration_ms": media.duration_ms,

@@ -70,8 +70,7 @@ def write_report(
         transcript = load_transcript(ws, media_id)
         head = chain.head(ws.conn)
     media = transcript.media
-    acquisition.require_same_file(media)
-    facts = acquisition.describe(ws, media)
+    facts = acquisition.describe(ws, media, acquisition.require_same_file(media))
     if redact_paths:
         transcript = transcript.without_paths()
         facts["media"]["path"] = transcript.media.path
