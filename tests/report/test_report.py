@@ -113,7 +113,8 @@ def test_the_html_report_renders_in_chromium_with_every_row(
     with av.open(str(shot)) as container:
         pixels = next(container.decode(video=0)).to_ndarray(format="rgb24")
     ink = (pixels.min(axis=2) < 128).mean()
-    assert pixels.shape[:2] == (1400, 1000) and 0.01 < ink < 0.6, ink  # text, not blank
+    # Not blank: text, and the waveform strip (ink even where a machine has no fonts).
+    assert pixels.shape[:2] == (1400, 1000) and 0.003 < ink < 0.6, ink
 
     table = _Table()
     table.feed(dom)
