@@ -147,7 +147,56 @@ def check_chain(conn: sqlite3.Connection) -> list[Finding]:
         covered_from = int(entries[start].changes.get("drafts_before", 0))
     out += _check_drafts(conn, entries[start:], covered_from)
     out += _check_runs(conn, entries[start:], unsealed)
+    out += _check_rows(conn, entries[start:])
     return out
+
+
+def _removed_drafts(entries: list[_Entry]) -> set[int]:
+    """Draft ids the chain records as dropped or discarded with their run."""
+    gone: set[int] = set()
+    for e in entries:
+        if not isinstance(e.changes, dict):
+            continue
+        if e.action == "machine.draft_dropped":
+            gone.add(int(e.changes.get("id", 0)))
+        elif e.action == "machine.runs_discarded":
+            gone.update(int(d) for d in e.changes.get("drafts", []))
+    return gone
+
+
+def _check_rows(conn: sqlite3.Connection, entries: list[_Entry]) -> list[Finding]:
+    """Other machine rows hashed with :func:`annotator.core.chain.record_row`."""
+    latest: dict[tuple[str, str, int], _Entry] = {}
+    for e in entries:
+        if e.action in ("machine.row", "machine.row_dropped") and isinstance(e.changes, dict):
+            c = e.changes
+            latest[(str(c.get("table")), str(c.get("key_column")), int(c.get("key", 0)))] = e
+    if not latest:
+        return []
+    tables = {str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    gone = _removed_drafts(entries)
+    for (table, key_column, key), record in latest.items():
+        if record.action == "machine.row_dropped":
+            continue
+        columns = [str(c) for c in record.changes.get("columns", [])]
+        names = [table, key_column, *columns]
+        if table not in tables or not all(chain.IDENTIFIER.match(n) for n in names):
+            return [Finding(False, f"audit entry {record.id}", f"names a table or column that "
+                            f"is not in this workspace ({table!r})")]
+        try:
+            sha = chain.row_sha256(conn, table, columns, key, key_column)
+        except sqlite3.Error as exc:
+            return [Finding(False, f"audit entry {record.id}", f"cannot recheck {table}: {exc}")]
+        what = f"{table} row {key_column}={key}"
+        if sha is None:
+            if key_column == "draft_id" and key in gone:
+                continue
+            return [Finding(False, what, f"recorded in audit entry {record.id} but no longer "
+                            "in the workspace (deleted)")]
+        if sha != record.changes.get("sha256"):
+            return [Finding(False, what, f"differs from the machine output hashed in audit "
+                            f"entry {record.id}")]
+    return [Finding(True, "other machine rows", f"{len(latest)} rows match the chain")]
 
 
 def _check_drafts(

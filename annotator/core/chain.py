@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -103,7 +104,8 @@ def _encode(kind: str, value: object) -> bytes:
 
 
 def row_sha256(
-    conn: sqlite3.Connection, table: str, columns: Sequence[str], row_id: int
+    conn: sqlite3.Connection, table: str, columns: Sequence[str], row_id: int,
+    key_column: str = "id",
 ) -> str | None:
     """SHA-256 of one row's ``columns`` as stored (None when the row does not exist).
 
@@ -113,7 +115,9 @@ def row_sha256(
         f"typeof({c}), CASE typeof({c}) WHEN 'text' THEN CAST({c} AS BLOB) ELSE {c} END"
         for c in columns
     )
-    row = conn.execute(f"SELECT {select} FROM {table} WHERE id=?", (row_id,)).fetchone()
+    row = conn.execute(
+        f"SELECT {select} FROM {table} WHERE {key_column}=?", (row_id,)
+    ).fetchone()
     if row is None:
         return None
     values = tuple(row)
@@ -322,3 +326,38 @@ def record_runs_discarded(conn: sqlite3.Connection, media_id: int, run_ids: Sequ
                 " ORDER BY id", tuple(run_ids),
             )],
         })
+
+
+#: What a table or column name recorded in the chain must look like before it goes into SQL
+#: (:mod:`annotator.verify` reads names back from entries that may have been tampered with).
+IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*\Z")
+
+
+def record_row(
+    conn: sqlite3.Connection, table: str, key_column: str, key: int, columns: Sequence[str],
+    media_id: int | None = None,
+) -> int:
+    """Hash any other machine-written row into the chain (a draft's detected language, a
+    machine translation...): the entry names the table, the key and the columns hashed, so
+    :mod:`annotator.verify` rechecks it without knowing the table. Call it when the row is
+    stored, and again when it is replaced. A row whose ``key_column`` is ``draft_id`` may go
+    with its draft (a dropped draft or a discarded run, recorded in the chain); any other
+    removal needs :func:`record_row_dropped` first."""
+    names = (table, key_column, *columns)
+    bad = [n for n in names if not IDENTIFIER.match(n)]
+    if bad:
+        raise ValueError(f"not a plain SQL name: {bad[0]!r}")
+    return append(conn, MACHINE, media_id, "machine.row", {
+        "table": table, "key_column": key_column, "key": key, "columns": list(columns),
+        "sha256": row_sha256(conn, table, columns, key, key_column),
+    })
+
+
+def record_row_dropped(
+    conn: sqlite3.Connection, table: str, key_column: str, key: int, why: str,
+    media_id: int | None = None,
+) -> int:
+    """Record that a row :func:`record_row` hashed is removed (before it goes)."""
+    return append(conn, MACHINE, media_id, "machine.row_dropped", {
+        "table": table, "key_column": key_column, "key": key, "why": why,
+    })

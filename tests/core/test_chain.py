@@ -8,6 +8,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from annotator.core import chain
 from annotator.core.schema import APPLICATION_ID, MIGRATIONS
 from annotator.core.session import ReviewSession
@@ -141,3 +143,33 @@ def test_a_discarded_run_and_a_dropped_draft_stay_accounted_for(tmp_path: Path) 
     with Workspace(db, read_only=True) as ws:
         problem = check_chain(ws.conn)[1]
     assert not problem.ok and problem.what == "draft segment 1" and "deleted" in problem.detail
+
+
+def test_other_machine_rows_are_rechecked_from_what_their_entry_names(tmp_path: Path) -> None:
+    """A machine-written row of another table (as a draft's machine translation is):
+    recorded with record_row, rechecked by verify, allowed to go with its draft."""
+    from annotator.core import runs
+
+    db = tmp_path / "w.db"
+    with Workspace(db) as ws:
+        media = add_media(ws)
+        run = ws.start_run(media.id, "test-model", "0" * 64, {}, {})
+        seg = ws.add_draft(run, 0, 0, 900, "Hola.", (), -0.1, 0.0, 1.0)
+        kept = ws.add_draft(run, 1, 1000, 1900, "Alto.", (), -0.1, 0.0, 1.0)
+        assert seg.draft_id is not None and kept.draft_id is not None
+        ws.conn.execute("CREATE TABLE machine_gloss (draft_id INTEGER PRIMARY KEY, text TEXT)")
+        with ws.transaction() as c:
+            for draft_id, text in ((seg.draft_id, "Hello."), (kept.draft_id, "Stop.")):
+                c.execute("INSERT INTO machine_gloss VALUES (?, ?)", (draft_id, text))
+                chain.record_row(c, "machine_gloss", "draft_id", draft_id, ["text"], media.id)
+        assert check_chain(ws.conn)[-1].detail == "2 rows match the chain"
+        with pytest.raises(ValueError, match="not a plain SQL name"):
+            chain.record_row(ws.conn, "machine_gloss; DROP TABLE run", "id", 1, ["text"])
+        with ws.transaction() as c:  # the draft goes, and its gloss with it
+            c.execute("DELETE FROM machine_gloss WHERE draft_id=?", (seg.draft_id,))
+            runs.drop_draft(ws, seg.draft_id)
+        assert all(f.ok for f in check_chain(ws.conn)), check_chain(ws.conn)
+        ws.conn.execute("UPDATE machine_gloss SET text='Go.' WHERE draft_id=?", (kept.draft_id,))
+        problem = check_chain(ws.conn)[-1]
+    assert not problem.ok and problem.what == f"machine_gloss row draft_id={kept.draft_id}"
+    assert "differs from the machine output hashed in audit entry" in problem.detail
