@@ -58,6 +58,14 @@ db_option = click.option(
     show_default=True, help="Workspace file (SQLite) holding media, runs and reviews.",
 )
 
+captions_option = click.option(
+    "--captions", type=click.Choice(["original", "translation", "both"]), default="original",
+    show_default=True,
+    help="What SRT, WebVTT and ASS captions show: the original words, the translation "
+         "(segments without one keep their original), or both (bilingual: the original line "
+         "above its translation). JSON always carries both.",
+)
+
 redact_option = click.option(
     "--redact-paths", is_flag=True,
     help="Write only file and folder names, not full paths, into exports (folder names can "
@@ -120,7 +128,24 @@ for _command in RECORD_COMMANDS:  # verify, media, report (annotator.cli_record)
 @click.option("--model", default=DEFAULT_MODEL, show_default=True,
               help="tiny.en (bundled), base (extra annotator[base]), a CTranslate2 model folder, "
                    "or a faster-whisper model name (needs internet).")
-@click.option("--language", default=None, help="Language code (e.g. en); default: detect.")
+@click.option("--language", default=None,
+              help="Force one language (code, e.g. en) for the whole file: nothing is "
+                   "detected. Default: the language of every stretch of speech is detected, "
+                   "and speech the model cannot write (tiny.en writes only English) is "
+                   "written by the multilingual model base in its own language.")
+@click.option("--languages", default=None, metavar="CODES",
+              help="Limit detection to these languages (comma list, e.g. en,es): fewer "
+                   "mistakes on short stretches when you know who speaks what.")
+@click.option("--other-languages", type=click.Choice(["transcribe", "hold"]),
+              default="transcribe", show_default=True,
+              help="With an English-only model: speech in other languages is transcribed by "
+                   "the multilingual model (transcribe), or held back from the draft with the "
+                   "reason 'language xx, model writes only English' (hold; kept in the "
+                   "workspace, counted in the summary and listed in the JSON export).")
+@click.option("--translate", type=click.Choice(["en"]), default=None,
+              help="Add an English translation to every segment in another language "
+                   "(whisper's translate task on the multilingual model), kept beside the "
+                   "original text and marked as machine translation with its model.")
 @click.option("--beam-size", type=click.IntRange(1, 20), default=5, show_default=True)
 @click.option("--threads", type=click.IntRange(0, 256), default=0,
               help="CPU threads for the engine (0: automatic: one per core, but one in all "
@@ -162,15 +187,17 @@ for _command in RECORD_COMMANDS:  # verify, media, report (annotator.cli_record)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT,
               show_default=True, help="Folder for exports.")
 @redact_option
+@captions_option
 @fact_options
 @json_transcribe_option
 @db_option
 def transcribe(
     inputs: tuple[str, ...], scheduler: str | None, shared_fs: bool,
-    model: str, language: str | None, beam_size: int, threads: int,
+    model: str, language: str | None, languages: str | None,
+    other_languages: str, translate: str | None, beam_size: int, threads: int,
     no_vad: bool, vad_min_silence: int, keep_hallucinations: bool, force: bool, export_: str,
     out: Path, redact_paths: bool, db: Path, wait: bool, allow_truncated: bool,
-    chunk_s: float | None, as_json: bool,
+    chunk_s: float | None, as_json: bool, captions: str,
 ) -> None:
     """Transcribe audio or video files (or every media file in folders) into the workspace.
 
@@ -182,6 +209,10 @@ def transcribe(
     if language is not None:  # checked before the engine is imported: a typo fails at once
         language = language.strip().lower()
         _check_language(language, model)
+    allowed = _language_set(languages) if languages else None
+    if allowed is not None and language is not None:
+        raise UsageError("--language forces one language; --languages limits detection: "
+                         "give one of them")
     from annotator.core.media import expand_inputs
     from annotator.transcribe.engine import TranscribeOptions
 
@@ -189,7 +220,8 @@ def transcribe(
     options = TranscribeOptions(
         model=model, language=language, beam_size=beam_size, vad_filter=not no_vad,
         vad_min_silence_ms=vad_min_silence, cpu_threads=threads,
-        suppress_silent_hallucinations=not keep_hallucinations,
+        suppress_silent_hallucinations=not keep_hallucinations, languages=allowed,
+        other_languages=other_languages, translate=translate,
     )
     if chunk_s is not None:
         options = dataclasses.replace(options, chunk_s=chunk_s)
@@ -207,7 +239,9 @@ def transcribe(
 
                 set_facts(ws, result.media.id, stated, _user())
             if formats and result.media is not None:
-                result.exports = _export_media(ws, result.media.id, formats, out, redact_paths)
+                result.exports = _export_media(
+                    ws, result.media.id, formats, out, redact_paths, captions=captions
+                )
 
         with BatchProgress(err) as progress:
             try:
@@ -243,6 +277,7 @@ def transcribe(
 def _export_media(
     ws: Workspace, media_id: int, formats: Sequence[str], out: Path, redact_paths: bool,
     *, warn: bool = False, reviewer: str | None = None, redact_names: bool = False,
+    captions: str = "original",
 ) -> list[Path]:
     """Export one media with its manifest (:mod:`annotator.publish`); with ``warn``, each
     of its transcript's warnings (a partial transcript, a file that ends early) also goes to
@@ -253,6 +288,7 @@ def _export_media(
     from annotator.publish import export_media
 
     def prepare(transcript: Transcript) -> Transcript:
+        transcript = dataclasses.replace(transcript, captions=captions)
         if warn:
             for warning in transcript.warnings:
                 _warning(f"{transcript.media.path}: {warning}")
@@ -286,6 +322,7 @@ def _user() -> str:
               show_default=True)
 @redact_option
 @redact_what_option
+@captions_option
 @click.option("--reviewer", default=None,
               help="Who exports, as the manifest records it (default: $USER).")
 @click.option("--relink", type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -294,7 +331,7 @@ def _user() -> str:
 @db_option
 def export_cmd(
     media: tuple[str, ...], format_: str, out: Path, redact_paths: bool, db: Path,
-    reviewer: str | None, relink: Path | None, redact: frozenset[str],
+    reviewer: str | None, relink: Path | None, redact: frozenset[str], captions: str,
 ) -> None:
     """Export transcripts (MEDIA: id, sha256 prefix, path or file name) with their review.
 
@@ -320,7 +357,7 @@ def export_cmd(
                 acquisition.require_same_file(m)  # another recording under its name: refuse
                 for path in _export_media(
                     ws, m.id, formats, out, redact_paths or "paths" in redact, warn=True,
-                    reviewer=reviewer, redact_names="names" in redact,
+                    reviewer=reviewer, redact_names="names" in redact, captions=captions,
                 ):
                     click.echo(str(path))
             except AnnotatorError as exc:
@@ -478,6 +515,20 @@ def _batch(scheduler: str | None, shared_fs: bool) -> Callable[..., list[FileRes
             f"--scheduler needs Dask: pip install 'annotator[cluster]' ({exc})"
         ) from exc
     return functools.partial(run_cluster_batch, scheduler=scheduler, shared_fs=shared_fs)
+
+
+def _language_set(value: str) -> tuple[str, ...]:
+    """``"en, ES"`` -> ``("en", "es")``, each a language whisper knows (else a usage error)."""
+    from annotator.transcribe.languages import check_language
+
+    codes = tuple(dict.fromkeys(c.strip().lower() for c in value.split(",") if c.strip()))
+    if not codes:
+        raise UsageError(f"--languages {value!r} names no language")
+    for code in codes:
+        problem = check_language(code, "base")
+        if problem is not None:
+            raise UsageError(problem)
+    return codes
 
 
 def _require_db(db: Path) -> None:

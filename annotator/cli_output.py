@@ -186,9 +186,15 @@ def summary(results: Sequence[FileResult]) -> None:
         else:
             notes = [p.name for p in r.exports] + ([r.note] if r.note else []) + r.warnings
             notes += [r.coverage] if r.coverage and r.coverage not in " ".join(notes) else []
+            notes += [languages_note(r.languages)] if set(r.languages) - {""} else []
             detail = ", ".join(notes)
         table.add_row(
             escape(r.path.name), r.status, f"{r.audio_ms / 1000:.1f}", str(r.segments),
             str(r.held_back), f"{r.seconds:.1f}", rtf, escape(detail),
         )
     print_table(table)
+
+
+def languages_note(counts: dict[str, int]) -> str:
+    """``languages: en 5, es 5`` (segments per detected language; '?' not detected)."""
+    return "languages: " + ", ".join(f"{k or '?'} {n}" for k, n in counts.items())

@@ -19,11 +19,14 @@ from annotator.core.model import (
     Run,
     RunStatus,
     Segment,
+    SegmentLanguage,
     Speaker,
     SuppressedSegment,
+    Translation,
 )
 from annotator.core.runlock import holder
 from annotator.core.store import Workspace, utcnow
+from annotator.core.translations import segment_languages, segment_translations
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,19 @@ class Transcript:
     warnings: tuple[str, ...] = ()
     #: how much heard speech the run's segments cover, with the gaps (None: not recorded)
     coverage: Coverage | None = None
+    #: segment id -> the language recorded for it (absent: not detected, or inserted)
+    languages: dict[int, SegmentLanguage] = field(default_factory=dict)
+    #: segment id -> its translation (machine, with any reviewer correction)
+    translations: dict[int, Translation] = field(default_factory=dict)
+    #: what caption formats write: "original", "translation" (where there is one, else the
+    #: original) or "both" (bilingual: the original above its translation)
+    captions: str = "original"
+
+    def language_of(self, seg: Segment) -> SegmentLanguage | None:
+        return self.languages.get(seg.id)
+
+    def translation_of(self, seg: Segment) -> Translation | None:
+        return self.translations.get(seg.id)
 
     def without_paths(self) -> Transcript:
         """The same transcript with every folder path reduced to its last part (the media's
@@ -159,11 +175,13 @@ def load_transcript(ws: Workspace, media_id: int) -> Transcript:
         info = ws.codebook_info(cb_id) if cb_id is not None else None
         suppressed = tuple(held_back(ws, media_id))
         heard = runs.coverage(ws, run.id) if run is not None else None
+        languages = segment_languages(ws, media_id)
+        translated = segment_translations(ws, media_id)
     return Transcript(
         media, run, segments, speakers, codebook, info, __version__, utcnow(), suppressed,
         warnings=transcript_warnings(
             run, len(segments),
             in_progress=run is not None and run_in_progress(ws, media, run),
         ),
-        coverage=heard,
+        coverage=heard, languages=languages, translations=translated,
     )

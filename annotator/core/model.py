@@ -181,6 +181,44 @@ class MachineSegment:
     avg_logprob: float
     no_speech_prob: float
     compression_ratio: float
+    #: The language the detector heard under this segment ('' when not detected: an old run,
+    #: or ``--language`` forced it and no detector ran) and its probability, and the model
+    #: that wrote the text (see :mod:`annotator.transcribe.routing`).
+    language: str = ""
+    language_probability: float | None = None
+    model_id: str = ""
+    #: A machine translation of the text (``--translate en``), kept beside it.
+    translation: Translation | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentLanguage:
+    """What a run recorded about a draft segment's language: the language, the detector's
+    probability (None when ``--language`` forced it) and the model that wrote the text."""
+
+    language: str
+    probability: float | None
+    model_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Translation:
+    """A segment's translation, kept beside the original text and never replacing it.
+
+    ``machine_text`` is what a model wrote (whisper's translate task: machine translation,
+    named by ``model_id``/``model_sha256``); ``human_text`` is a reviewer's correction of it
+    (None until one is made), a human layer of its own like :attr:`Segment.human_text`.
+    """
+
+    language: str
+    machine_text: str
+    model_id: str
+    model_sha256: str = ""
+    human_text: str | None = None
+
+    @property
+    def text(self) -> str:
+        return self.human_text if self.human_text is not None else self.machine_text
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

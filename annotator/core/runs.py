@@ -33,6 +33,7 @@ from annotator.core.model import (
     Run,
     RunStatus,
     Segment,
+    SegmentLanguage,
 )
 from annotator.core.store import Workspace, utcnow
 
@@ -121,8 +122,44 @@ def store_draft(ws: Workspace, run: Run, index: int, seg: MachineSegment) -> Seg
             run, index, seg.start_ms, seg.end_ms, seg.text, seg.words, seg.avg_logprob,
             seg.no_speech_prob, seg.compression_ratio,
         )
+        if seg.translation is not None:
+            t = seg.translation
+            c.execute(
+                "INSERT INTO draft_translation(draft_id, language, text, model_id, model_sha256)"
+                " VALUES (?,?,?,?,?)",
+                (stored.draft_id, t.language, t.machine_text, t.model_id, t.model_sha256),
+            )
+        if seg.language or seg.model_id:
+            c.execute(
+                "INSERT INTO draft_language(draft_id, language, probability, model_id)"
+                " VALUES (?,?,?,?)",
+                (stored.draft_id, seg.language, seg.language_probability,
+                 seg.model_id or run.model_id),
+            )
         c.execute("UPDATE run SET heartbeat_at=? WHERE id=?", (utcnow(), run.id))
     return stored
+
+
+def draft_languages(ws: Workspace, media_id: int) -> dict[int, SegmentLanguage]:
+    """The recorded language of every draft segment of a media's runs, by draft id."""
+    rows = ws.conn.execute(
+        "SELECT l.* FROM draft_language l JOIN draft_segment d ON d.id = l.draft_id"
+        " JOIN run r ON r.id = d.run_id WHERE r.media_id=?", (media_id,),
+    )
+    return {
+        int(r["draft_id"]): SegmentLanguage(r["language"], r["probability"], r["model_id"])
+        for r in rows
+    }
+
+
+def language_counts(ws: Workspace, run_id: int) -> dict[str, int]:
+    """How many draft segments of a run are in each language ('' = not detected)."""
+    rows = ws.conn.execute(
+        "SELECT COALESCE(l.language, '') AS language, COUNT(*) AS n FROM draft_segment d"
+        " LEFT JOIN draft_language l ON l.draft_id = d.id WHERE d.run_id=?"
+        " GROUP BY 1 ORDER BY 2 DESC, 1", (run_id,),
+    )
+    return {str(r["language"]): int(r["n"]) for r in rows}
 
 
 def same_machine_output(draft: MachineSegment, seg: MachineSegment) -> bool:

@@ -206,4 +206,29 @@ MIGRATIONS: list[list[str]] = [
             )
         )""",
     ],
+    # 5: language is data (annotator.transcribe.routing): per machine-draft segment, the
+    # language the detector heard, its probability and the model that wrote the text (an
+    # English-only model and a multilingual one may share a run); machine translations beside
+    # the original (never replacing it), and the reviewer's correction of a translation as
+    # its own human layer. Kept in tables of their own so the draft rows (and their hashes in
+    # the audit chain) stay as they are.
+    [
+        """CREATE TABLE draft_language (
+            draft_id INTEGER PRIMARY KEY REFERENCES draft_segment(id) ON DELETE CASCADE,
+            language TEXT NOT NULL,
+            probability REAL,
+            model_id TEXT NOT NULL
+        )""",
+        """CREATE TABLE draft_translation (
+            draft_id INTEGER PRIMARY KEY REFERENCES draft_segment(id) ON DELETE CASCADE,
+            language TEXT NOT NULL,
+            text TEXT NOT NULL,
+            model_id TEXT NOT NULL,
+            model_sha256 TEXT NOT NULL
+        )""",
+        """CREATE TABLE segment_translation (
+            segment_id INTEGER PRIMARY KEY REFERENCES segment(id) ON DELETE CASCADE,
+            text TEXT NOT NULL
+        )""",
+    ],
 ]

@@ -51,6 +51,7 @@ from annotator.core.model import (
     Segment,
     Speaker,
     SuppressedSegment,
+    Translation,
 )
 from annotator.core.store import Workspace
 from annotator.errors import EditError, NotFoundError, UsageError
@@ -293,6 +294,15 @@ class ReviewSession:
         return self._commit(
             "insert_segment", lambda: editing.insert_segment(self, start_ms, end_ms, text)
         )
+
+    def set_translation(self, seg_id: int, text: str | None) -> Translation | None:
+        """Correct a segment's translation: its own human layer beside the machine
+        translation, audited at once (:mod:`annotator.core.translations`). Not on the undo
+        stack: giving the machine's text (or None) again takes the correction back."""
+        from annotator.core.translations import set_human_translation
+
+        self.segment(seg_id)  # NotFoundError for an id that is not here
+        return set_human_translation(self.ws, self.reviewer, self.media_id, seg_id, text)
 
     def restore_held_back(self, held: SuppressedSegment) -> Change:
         """Put back a segment held back as heard in silence (a reviewer heard speech there):

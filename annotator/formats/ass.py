@@ -24,7 +24,7 @@ import pysubs2
 
 from annotator.core.document import Transcript
 from annotator.core.model import Segment, Speaker
-from annotator.formats.base import FormatBase, provenance_lines, warning_lines
+from annotator.formats.base import FormatBase, caption_lines, provenance_lines, warning_lines
 from annotator.formats.text import lookalike_markup, one_line
 
 DEFAULT_STYLE = "Default"
@@ -102,7 +102,9 @@ class AssFormat(FormatBase):
             end = max(seg.end_ms, start)
             subs.append(
                 pysubs2.SSAEvent(
-                    start=start, end=end, text=safe_text(seg.text), style=style, name=name
+                    start=start, end=end, style=style, name=name, text="\\N".join(
+                        safe_text(line) for line, _tag in caption_lines(transcript, seg)
+                    ),
                 )
             )
             if seg.tags:

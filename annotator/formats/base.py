@@ -31,12 +31,18 @@ checks every registered format.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from pathlib import PurePath
 from typing import ClassVar
 
 from annotator.core.document import Transcript
+from annotator.core.model import Segment
 from annotator.formats.text import one_line
+
+#: What ``--captions`` may ask caption formats (SRT, WebVTT, ASS) to write.
+CAPTIONS = ("original", "translation", "both")
+_LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 
 
 class FormatBase(ABC):
@@ -53,6 +59,26 @@ class FormatBase(ABC):
     @abstractmethod
     def to_string(cls, transcript: Transcript) -> str:
         """The whole file, as text with ``\\n`` line ends (written as UTF-8)."""
+
+
+def caption_lines(transcript: Transcript, seg: Segment) -> list[tuple[str, str | None]]:
+    """The lines of one caption as (raw text, language tag or None), as
+    :attr:`Transcript.captions <annotator.core.document.Transcript.captions>` asks: the
+    original, the translation (segments without one keep their original), or both, the
+    original above. Text is raw: each format escapes it its own way; the language tag is a
+    well-formed code or None (it is never taken as markup)."""
+    recorded = transcript.language_of(seg)
+    original_tag = recorded.language if recorded is not None else ""
+    translated = transcript.translation_of(seg)
+    original = (seg.text, _tag(original_tag))
+    if translated is None or not translated.text.strip() or transcript.captions == "original":
+        return [original]
+    translation = (translated.text, _tag(translated.language))
+    return [translation] if transcript.captions == "translation" else [original, translation]
+
+
+def _tag(code: str) -> str | None:
+    return code if _LANGUAGE_TAG.fullmatch(code or "") else None
 
 
 def warning_lines(transcript: Transcript) -> list[str]:

@@ -142,6 +142,28 @@ def _segment(seg: Segment, transcript: Transcript) -> dict[str, Any]:
         "words": [
             {**w.to_dict(), "probability": _finite(w.probability)} for w in seg.words
         ],
+        **_language(transcript, seg),
+    }
+
+
+def _language(transcript: Transcript, seg: Segment) -> dict[str, Any]:
+    """The segment's language (detected, or forced: probability null), the model that wrote
+    its text, and its translation (machine, with any reviewer correction)."""
+    lang = transcript.language_of(seg)
+    tr = transcript.translation_of(seg)
+    return {
+        "language": None if lang is None or not lang.language else lang.language,
+        "language_probability": None if lang is None else _finite(lang.probability),
+        "written_by": None if lang is None else lang.model_id,
+        "translation": None if tr is None else {
+            "language": tr.language,
+            "text": tr.text,
+            "machine_text": tr.machine_text,
+            "human_text": tr.human_text,
+            "machine_translation": True,
+            "model_id": tr.model_id,
+            "model_sha256": tr.model_sha256,
+        },
     }
 
 

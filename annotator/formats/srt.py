@@ -27,7 +27,7 @@ import pysubs2
 
 from annotator.core.document import Transcript
 from annotator.core.model import Segment
-from annotator.formats.base import FormatBase, warning_lines
+from annotator.formats.base import FormatBase, caption_lines, warning_lines
 from annotator.formats.text import break_timestamps, lookalike_markup, one_line
 
 #: How long the warning cue of a partial transcript shows (from the start of the media).
@@ -40,8 +40,10 @@ def safe_text(text: str) -> str:
 
 
 def cue_text(transcript: Transcript, seg: Segment) -> str:
-    """The text of one cue: ``label: text`` when a speaker is known."""
-    text = safe_text(seg.text)
+    """The text of one cue: ``label: text`` when a speaker is known; a bilingual caption
+    puts the translation on a line of its own below the original (pysubs2 writes ``\\N``
+    as a line break; escaped text can hold no backslash)."""
+    text = "\\N".join(safe_text(line) for line, _tag in caption_lines(transcript, seg))
     label = transcript.speaker_label(seg)
     speaker = safe_text(label) if label is not None else ""
     return f"{speaker}: {text}" if speaker else text

@@ -27,7 +27,7 @@ import html
 
 from annotator.core.document import Transcript
 from annotator.core.model import Segment
-from annotator.formats.base import FormatBase, provenance_lines, warning_lines
+from annotator.formats.base import FormatBase, caption_lines, provenance_lines, warning_lines
 from annotator.formats.text import break_timestamps, one_line
 
 
@@ -55,8 +55,14 @@ def comment_value(text: str) -> str:
 
 
 def cue_payload(transcript: Transcript, seg: Segment) -> str:
-    """The cue text line, with a voice span when the segment has a speaker."""
-    text = escape_text(seg.text)
+    """The cue text, with a voice span when the segment has a speaker, and each line in a
+    ``<lang xx>`` span when its language is known (a bilingual caption: the original line,
+    then the translation's)."""
+    lines = [
+        f"<lang {tag}>{escape_text(line)}</lang>" if tag else escape_text(line)
+        for line, tag in caption_lines(transcript, seg) if one_line(line)
+    ]
+    text = "\n".join(lines)
     label = transcript.speaker_label(seg)
     voice = escape_text(label) if label is not None else ""
     return f"<v {voice}>{text}</v>" if voice else text

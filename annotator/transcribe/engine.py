@@ -44,6 +44,8 @@ from annotator.transcribe.chunks import (
     pieces_after,
 )
 from annotator.transcribe.models import DEFAULT_MODEL, ResolvedModel, resolve_model
+from annotator.transcribe.router import Router
+from annotator.transcribe.routing import Heard
 from annotator.transcribe.silence import CHECK_VAD, MIN_HEARD_SHARE, TOKEN_BUDGET, judge
 from annotator.transcribe.vad import speech_spans
 from annotator.transcribe.whisper_model import SilenceAwareWhisper
@@ -84,6 +86,15 @@ class TranscribeOptions:
     # Seconds before each cut decoded again with the next piece, prompted with the text
     # before them, so the engine goes on as if the audio had not been cut (see chunks.py).
     overlap_s: float = OVERLAP_S
+    # Languages the detector may choose among (--languages en,es); None: any it knows.
+    languages: tuple[str, ...] | None = None
+    # The model that detects languages and writes speech an English-only model cannot
+    # (see router.py); "hold": hold such speech back instead (--other-languages hold).
+    multilingual_model: str = "base"
+    other_languages: str = "transcribe"
+    # Add a machine translation into this language (whisper translates only into English)
+    # to every segment in another language (--translate en).
+    translate: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def engine_kwargs(self) -> dict[str, Any]:
@@ -186,14 +197,33 @@ class Engine:
             raise ModelError(
                 self.model.model_id, f"cannot load from {self.model.path}: {exc}"
             ) from exc
+        self.router = Router(
+            primary=self._whisper, primary_model=self.model, forced=self.options.language,
+            allowed=self.options.languages, multilingual_model=self.options.multilingual_model,
+            hold=self.options.other_languages == "hold", load=self._load,
+        )
         ctranslate2.set_random_seed(self.options.seed)
         self._decoder_used = False  # see _fresh_decoder
         self.versions = engine_versions()
+
+    def _load(self, model: ResolvedModel) -> Any:
+        """Load another model (the multilingual one) the way the chosen one is loaded."""
+        model_class = (
+            SilenceAwareWhisper if self.options.suppress_silent_hallucinations else WhisperModel
+        )
+        try:
+            return model_class(
+                str(model.path), device="cpu", compute_type=self.options.compute_type,
+                cpu_threads=engine_threads(self.options.cpu_threads, model.path),
+            )
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise ModelError(model.model_id, f"cannot load from {model.path}: {exc}") from exc
 
     def provenance_options(self) -> dict[str, Any]:
         opts = asdict(self.options)
         opts["model_path"] = str(self.model.path)
         opts["cpu_threads_used"] = self.threads
+        opts["languages_routing"] = self.router.provenance()
         if self.options.suppress_silent_hallucinations:
             opts["silence_check"] = {
                 "vad": CHECK_VAD if self.options.vad_filter else None,
@@ -238,7 +268,9 @@ class Engine:
             "transcription_options": _jsonable(asdict(info.transcription_options)),
             "vad_options": _jsonable(asdict(info.vad_options)) if info.vad_options else None,
         }
-        engine_info = EngineInfo(info.language, float(info.language_probability), used)
+        language, probability = self.router.dominant() or (
+            info.language, float(info.language_probability))
+        engine_info = EngineInfo(language, probability, used)
         threshold = info.transcription_options.no_speech_threshold
         return engine_info, self._stream(
             path, start, first, segments, stream, info.language, threshold
@@ -261,26 +293,39 @@ class Engine:
         silence-aware model says so; faster-whisper's own cannot) is kept.
         """
         ctranslate2.set_random_seed(self.options.seed)
-        if self._decoder_used and getattr(self._whisper, "sampled", True):
-            self._whisper.model = None  # free the old decoder before loading the new one
-            _release_freed_memory()
-            self._whisper.model = ctranslate2.models.Whisper(
-                str(self.model.path), device="cpu", compute_type=self.options.compute_type,
-                intra_threads=self.threads,
-            )
-        if isinstance(self._whisper, SilenceAwareWhisper):
-            self._whisper.sampled = False
+        decoders = [(self._whisper, self.model.path, self.threads)]
+        other = self.router.model
+        if other is not None and self.router.whisper is not None:  # the multilingual one too
+            threads = engine_threads(self.options.cpu_threads, other.path)
+            decoders.append((self.router.whisper, other.path, threads))
+        for whisper, path, threads in decoders:
+            if self._decoder_used and getattr(whisper, "sampled", True):
+                whisper.model = None  # free the old decoder before loading the new one
+                _release_freed_memory()
+                whisper.model = ctranslate2.models.Whisper(
+                    str(path), device="cpu", compute_type=self.options.compute_type,
+                    intra_threads=threads,
+                )
+            if isinstance(whisper, SilenceAwareWhisper):
+                whisper.sampled = False
         self._decoder_used = True
 
     def _start(
         self, audio: Any, language: str | None, context: list[int] | None = None
+    ) -> tuple[Iterator[Heard], Any]:
+        """The lazy segments (tagged with their language and model) and info for one piece;
+        ``context`` is the prompt (the tokens the engine wrote just before this piece). The
+        router splits the piece by language when it can (:mod:`.router`)."""
+        return self.router.start(audio, language, context, self._transcribe)
+
+    def _transcribe(
+        self, whisper: Any, audio: Any, language: str | None, context: list[int] | None
     ) -> tuple[Any, Any]:
-        """faster-whisper's lazy segments and info for one stretch of audio; ``context`` is
-        the prompt (the tokens the engine wrote just before this stretch)."""
+        """faster-whisper's lazy segments and info for one stretch of audio."""
         kwargs = {**self.options.engine_kwargs(), "language": language}
         if context:
             kwargs["initial_prompt"] = context
-        segments, info = self._whisper.transcribe(audio, **kwargs)
+        segments, info = whisper.transcribe(audio, **kwargs)
         return segments, info
 
     def _stream(
@@ -328,6 +373,10 @@ class Engine:
                     else:
                         seg = replace(seg, index=index)
                         index += 1
+                        if self.options.translate is not None:
+                            seg = self.router.translated(
+                                seg, self.options.translate, audio, offset
+                            )
                         kept.append((seg.start_ms, seg.end_ms))
                     yield seg
                 yield self._coverage(piece_no, offset, cut_ms, end_sample, spans, kept, held)
@@ -359,8 +408,11 @@ class Engine:
     def _take_skipped(self) -> list[dict[str, float | None]]:
         """Windows the engine dropped as silence since the last call (only the silence-aware
         model reports them; faster-whisper's own model drops them without a trace)."""
-        take = getattr(self._whisper, "take_skipped", None)
-        return take() if take is not None else []
+        skipped: list[dict[str, float | None]] = []
+        for whisper in {id(w): w for w in (self._whisper, self.router.whisper) if w}.values():
+            take = getattr(whisper, "take_skipped", None)
+            skipped += take() if take is not None else []
+        return skipped
 
     def _coverage(
         self, piece: int, offset: int, cut_ms: int, end_sample: int,
@@ -404,12 +456,16 @@ def _release_freed_memory() -> None:
 CONTEXT_TOKENS = 223
 
 
-def _tap(segments: Any, written: list[tuple[float, list[int]]], offset_s: float) -> Iterator[Any]:
-    """Pass faster-whisper segments through, noting each one's end (from the start of the
-    file) and tokens (timestamps included) for the next piece's prompt."""
-    for seg in segments:
-        written.append((offset_s + seg.end, list(seg.tokens)))
-        yield seg
+def _tap(
+    segments: Iterator[Heard], written: list[tuple[float, list[int]]], offset_s: float
+) -> Iterator[Heard]:
+    """Pass segments through, noting the end (from the start of the file) and tokens
+    (timestamps included) of each one the chosen model wrote, for the next piece's prompt
+    (another model's tokens are another vocabulary)."""
+    for heard in segments:
+        if heard.primary:
+            written.append((offset_s + heard.seg.end, list(heard.seg.tokens)))
+        yield heard
 
 
 def _restart(
@@ -460,7 +516,9 @@ def convert_segments(
     engine numbers them across pieces)."""
     offset_ms = to_ms(offset_s)
     index = 0
-    for seg in segments:
+    for item in segments:
+        heard = item if isinstance(item, Heard) else Heard(item)
+        seg = heard.seg
         words = tuple(
             Word(to_ms(offset_s + w.start), to_ms(offset_s + w.end), w.word,
                  float(w.probability))
@@ -473,8 +531,10 @@ def convert_segments(
             "start_ms": start_ms, "end_ms": end_ms, "text": seg.text.strip(),
             "words": words, "avg_logprob": float(seg.avg_logprob),
             "no_speech_prob": no_speech, "compression_ratio": float(seg.compression_ratio),
+            "language": heard.language, "language_probability": heard.probability,
+            "model_id": heard.model_id,
         }
-        reason = judge(
+        reason = heard.hold or judge(
             start_ms=start_ms - offset_ms, end_ms=end_ms - offset_ms, no_speech_prob=no_speech,
             temperature=temperature, no_speech_threshold=no_speech_threshold, spans=spans,
         )

@@ -92,6 +92,7 @@ class FileResult:
     speech_heard_ms: int | None = None  # what a VAD hears as speech (see core/coverage.py)
     speech_written_ms: int | None = None  # how much of it the segments cover
     coverage: str | None = None  # "speech heard 34 s, written 3 s"
+    languages: dict[str, int] = field(default_factory=dict)  # segments per language
     exports: list[Path] = field(default_factory=list)
 
 
@@ -274,6 +275,9 @@ def transcribe_file(
         writer = _Writer(ws, run, stored, decided.replace_layer, on_segment)
         decoded_ms = writer.consume(events, should_stop, info.path)
         warnings = [*writer.warnings]
+        if engine.router.warning is not None:  # nothing could check the language
+            warnings.append(engine.router.warning)
+        warnings += _language_holds(ws, run.id)
         truncation = runs.truncation_warning(info.duration_ms, decoded_ms)
         if truncation is not None:
             warnings.append(truncation)
@@ -382,6 +386,16 @@ class _Writer:
 
 def _clock(ms: int) -> str:
     return runs.clock(ms)
+
+
+def _language_holds(ws: Workspace, run_id: int) -> list[str]:
+    """A warning per language whose speech was held back because the model writes only
+    English (``--other-languages hold``): such a transcript is not the whole story."""
+    held: dict[str, int] = {}
+    for seg in ws.suppressed(run_id):
+        if seg.reason.startswith("language "):
+            held[seg.reason] = held.get(seg.reason, 0) + 1
+    return [f"{n} segment{'s' if n != 1 else ''} held back: {why}" for why, n in held.items()]
 
 
 def run_batch(
@@ -499,6 +513,7 @@ def _skipped(
 
 def _run_notes(result: FileResult, run: Run, media: Media, ws: Workspace) -> None:
     result.warnings = list(run.warnings)
+    result.languages = runs.language_counts(ws, run.id)
     result.truncated = runs.truncated(run, media.duration_ms)
     heard = runs.coverage(ws, run.id)
     if heard is not None:

@@ -80,6 +80,11 @@ class SilenceAwareWhisper(WhisperModel):  # type: ignore[misc]
         skipped, self._skipped = self._skipped or [], []
         return skipped
 
+    def restore_skipped(self, skipped: list[dict[str, float | None]]) -> None:
+        """Put back what :meth:`take_skipped` took (a decode that is not the transcript's,
+        such as a translation, is left out of the piece's coverage)."""
+        self._skipped = [*skipped, *(self._skipped or [])]
+
     def encode(self, features: np.ndarray[Any, Any]) -> Any:
         self._window_frames = content_frames(features)
         return super().encode(features)

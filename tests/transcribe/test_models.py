@@ -57,6 +57,8 @@ def test_base_assembly_refuses_a_wrong_hash(
     for name in models.MODEL_FILES:
         (one / name).write_text("{}")
     monkeypatch.setattr(models, "base_parts", lambda: (one, two))
+    # a cache of its own: the session's already holds base (every default run uses it)
+    monkeypatch.setenv("ANNOTATOR_CACHE", str(tmp_path / "cache"))
     with pytest.raises(ModelError, match="expected " + BASE_SHA256):
         resolve_model("base")
     assert not models.base_cache_path().exists()  # nothing half-made left for later

@@ -1,0 +1,280 @@
+"""Language per stretch of speech: detection, routing, and never invented English (issue 8).
+
+The policy is tested on its own (no model); the real engine runs on clips spoken by
+espeak-ng in Spanish, French and German, and on English and Spanish lines alternating
+(``tests/speech_clips.py`` makes them; they are a few seconds each).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+import speech_clips
+from speech_clips import Line, bilingual_lines, make_clip, single
+
+from annotator.core import runs
+from annotator.core.store import Workspace
+from annotator.transcribe.engine import Engine, TranscribeOptions
+from annotator.transcribe.pipeline import run_batch
+from annotator.transcribe.routing import (
+    Part,
+    Route,
+    Stretch,
+    hold_reason,
+    parts,
+    route_stretches,
+)
+
+from support import require_tool, wer
+
+# -- the policy ----------------------------------------------------------------------------
+
+
+def _s(start: int, end: int, language: str, p: float = 0.9) -> Stretch:
+    return Stretch(start, end, language, p)
+
+
+def test_parts_tile_the_piece_and_never_join_two_languages() -> None:
+    stretches = [_s(100, 200, "en"), _s(300, 400, "en"), _s(500, 600, "es"), _s(800, 900, "en")]
+    routes = route_stretches(stretches, english_only=True, multilingual=True, hold=False)
+    got = parts(stretches, routes, 1000)
+    assert [(p.start, p.end, p.language, p.route) for p in got] == [
+        (0, 450, "en", Route.PRIMARY),
+        (450, 700, "es", Route.MULTILINGUAL),
+        (700, 1000, "en", Route.PRIMARY),
+    ]
+
+
+def test_only_english_is_written_by_the_english_only_model() -> None:
+    stretches = [_s(0, 10, "es", 0.3), _s(20, 30, "en", 0.8), _s(40, 50, "fr", 0.99)]
+    assert route_stretches(stretches, english_only=True, multilingual=True, hold=False) == [
+        Route.MULTILINGUAL, Route.PRIMARY, Route.MULTILINGUAL,
+    ]
+    assert route_stretches(stretches, english_only=True, multilingual=False, hold=False) == [
+        Route.HOLD, Route.PRIMARY, Route.HOLD,
+    ]
+    assert route_stretches(stretches, english_only=False, multilingual=True, hold=False) == [
+        Route.PRIMARY] * 3
+
+
+def test_part_probability_is_the_duration_weighted_mean() -> None:
+    (part,) = parts([_s(0, 100, "es", 1.0), _s(200, 500, "es", 0.6)],
+                    [Route.MULTILINGUAL] * 2, 600)
+    assert part == Part(0, 600, "es", pytest.approx(0.7), Route.MULTILINGUAL)
+
+
+def test_hold_reason_says_language_and_model() -> None:
+    assert hold_reason("es", "tiny.en") == "language es, model writes only English (tiny.en)"
+
+
+# -- the real engine on spoken clips ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, list[Line]]]:
+    for tool in ("espeak-ng", "sox"):
+        require_tool(tool)
+    folder = tmp_path_factory.mktemp("spoken")
+    return {
+        "es": make_clip(folder, "es", single("es")),
+        "fr": make_clip(folder, "fr", single("fr")),
+        "de": make_clip(folder, "de", single("de")),
+        "bi": make_clip(folder, "bi", bilingual_lines()),
+    }
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine(TranscribeOptions())
+
+
+@pytest.fixture(scope="module")
+def transcribed(
+    clips: dict[str, tuple[Path, list[Line]]], engine: Engine,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Path:
+    db = tmp_path_factory.mktemp("routed") / "w.db"
+    with Workspace(db) as ws:
+        results = run_batch(ws, [path for path, _ in clips.values()], TranscribeOptions(),
+                            engine_factory=lambda _o: engine)
+    assert [r.status for r in results] == ["done"] * len(clips), [r.error for r in results]
+    return db
+
+
+def _segments(db: Path, path: Path) -> list[tuple[int, int, str, str, float | None, str]]:
+    """(start, end, text, language, probability, model) of every segment of a clip."""
+    with Workspace(db) as ws:
+        media = ws.find_media(str(path))
+        languages = runs.draft_languages(ws, media.id)
+        out = []
+        for seg in ws.segments(media.id):
+            lang = languages[seg.draft_id or 0]
+            out.append((seg.start_ms, seg.end_ms, seg.text, lang.language, lang.probability,
+                        lang.model_id))
+        return out
+
+
+def _line_of(lines: list[Line], start: int, end: int) -> Line:
+    return max(lines, key=lambda ln: min(end, ln.end_ms) - max(start, ln.start_ms))
+
+
+# Measured (base int8, 2 cores): Spanish 0.09, French 0.40, German 0.22 (espeak-ng voices are
+# hard: base on the same audio with --language es gives the same Spanish text). Bounds leave
+# a few words of slack.
+MAX_WER = {"es": 0.2, "fr": 0.55, "de": 0.35}
+
+
+@pytest.mark.parametrize("language", ["es", "fr", "de"])
+def test_speech_in_another_language_is_written_in_that_language(
+    transcribed: Path, clips: dict[str, tuple[Path, list[Line]]], language: str
+) -> None:
+    path, lines = clips[language]
+    segments = _segments(transcribed, path)
+    assert segments
+    assert {(lang, model) for *_, lang, _p, model in segments} == {(language, "base")}
+    assert all(p is not None and 0 < p <= 1 for *_, p, _m in segments)
+    said = " ".join(ln.text for ln in lines)
+    assert wer(said, " ".join(text for _s, _e, text, *_ in segments)) <= MAX_WER[language]
+
+
+def test_no_english_text_for_a_spanish_clip_with_the_default_command(
+    transcribed: Path, clips: dict[str, tuple[Path, list[Line]]]
+) -> None:
+    path, _lines = clips["es"]
+    english = {"the", "and", "you", "to", "is", "it", "i", "a", "not", "what"}
+    words = {w.strip(".,?!").lower() for _s, _e, text, *_ in _segments(transcribed, path)
+             for w in text.split()}
+    assert not words & english, words
+
+
+def test_bilingual_clip_each_line_in_its_own_language(
+    transcribed: Path, clips: dict[str, tuple[Path, list[Line]]]
+) -> None:
+    path, lines = clips["bi"]
+    segments = _segments(transcribed, path)
+    right = [_line_of(lines, s, e).language == lang for s, e, _t, lang, _p, _m in segments]
+    assert sum(right) / len(right) >= 0.9, segments
+    for *_, lang, _p, model in segments:
+        assert model == ("tiny.en" if lang == "en" else "base")
+    by_language: dict[str, list[str]] = {"en": [], "es": []}
+    for s, e, text, *_ in segments:
+        by_language[_line_of(lines, s, e).language].append(text)
+    for language, bound in (("en", 0.1), ("es", 0.25)):  # measured: 0.03 and 0.09
+        said = " ".join(ln.text for ln in lines if ln.language == language)
+        assert wer(said, " ".join(by_language[language])) <= bound, by_language[language]
+
+
+def test_summary_counts_segments_per_language(
+    transcribed: Path, clips: dict[str, tuple[Path, list[Line]]]
+) -> None:
+    with Workspace(transcribed) as ws:
+        media = ws.find_media(str(clips["bi"][0]))
+        run = ws.current_run(media.id)
+        assert run is not None
+        counts = runs.language_counts(ws, run.id)
+        assert set(counts) == {"en", "es"}
+        assert run.options["languages_routing"]["multilingual_model"]["model_id"] == "base"
+
+
+def test_hold_keeps_other_languages_out_of_an_english_only_draft(
+    clips: dict[str, tuple[Path, list[Line]]], tmp_path: Path
+) -> None:
+    path, _lines = clips["es"]
+    options = TranscribeOptions(other_languages="hold")
+    with Workspace(tmp_path / "w.db") as ws:
+        (result,) = run_batch(ws, [path], options)
+        assert result.status == "done" and result.segments == 0 and result.held_back >= 1
+        media = ws.find_media(str(path))
+        run = ws.current_run(media.id)
+        assert run is not None
+        held = ws.suppressed(run.id)
+        assert {s.reason for s in held} == {hold_reason("es", "tiny.en")}
+        assert any("held back: language es, model writes only English" in w
+                   for w in result.warnings)
+
+
+def test_without_a_multilingual_model_the_run_says_languages_were_not_checked(
+    clips: dict[str, tuple[Path, list[Line]]], tmp_path: Path
+) -> None:
+    path, _lines = clips["de"]
+    options = TranscribeOptions(multilingual_model=str(tmp_path / "no-such-model"))
+    with Workspace(tmp_path / "w.db") as ws:
+        (result,) = run_batch(ws, [path], options)
+        assert result.status == "done"
+        assert any(w.startswith("languages not checked") for w in result.warnings)
+
+
+def test_forced_language_detects_nothing(
+    clips: dict[str, tuple[Path, list[Line]]], tmp_path: Path
+) -> None:
+    path, _lines = clips["es"]
+    with Workspace(tmp_path / "w.db") as ws:
+        (result,) = run_batch(ws, [path], TranscribeOptions(model="base", language="es"))
+        assert result.status == "done"
+        media = ws.find_media(str(path))
+        languages = runs.draft_languages(ws, media.id)
+        assert {(v.language, v.probability, v.model_id) for v in languages.values()} == {
+            ("es", None, "base")}
+
+
+def test_clip_maker_tools_are_listed() -> None:
+    assert speech_clips.VOICES.keys() >= {"en", "es", "fr", "de"}
+
+
+class _DiskFull:
+    """``store_draft`` that fails like SQLite on a full disk after ``allowed`` segments."""
+
+    def __init__(self, allowed: int) -> None:
+        self.allowed = allowed
+        self.original = runs.store_draft
+
+    def __call__(self, ws: Workspace, *args: Any) -> Any:
+        if self.allowed <= 0:
+            raise sqlite3.OperationalError("database or disk is full")
+        self.allowed -= 1
+        return self.original(ws, *args)
+
+
+def _drafts(ws: Workspace, path: Path) -> list[tuple[Any, ...]]:
+    media = ws.find_media(str(path))
+    run = ws.current_run(media.id)
+    assert run is not None
+    languages = runs.draft_languages(ws, media.id)
+    return [(d.start_ms, d.end_ms, d.text, d.words, languages[d.id]) for d in ws.drafts(run.id)]
+
+
+def test_a_bilingual_run_resumed_in_a_later_piece_equals_a_clean_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two pieces of English and Spanish lines (each piece split by language); the disk
+    fills in the second piece, and the retry completes the run to what a clean run stored,
+    languages and models included."""
+    require_tool("espeak-ng")
+    clip, _lines = make_clip(tmp_path, "long", bilingual_lines(3) * 2)
+    options = dataclasses.replace(TranscribeOptions(), chunk_s=5)
+    engine = Engine(options)
+    with Workspace(tmp_path / "clean.db") as ws:
+        (done,) = run_batch(ws, [clip], options, engine_factory=lambda _o: engine)
+        assert done.status == "done"
+        clean = _drafts(ws, clip)
+        run = ws.current_run(ws.find_media(str(clip)).id)
+        assert run is not None
+        pieces = ws.conn.execute(
+            "SELECT COUNT(*) FROM run_checkpoint WHERE run_id=?", (run.id,)).fetchone()[0]
+    # (in 5-s pieces a lone Spanish line can make Thai a candidate: see routing.py)
+    assert pieces >= 2 and {lang.language for *_, lang in clean} >= {"en", "es"}
+    db = tmp_path / "w.db"
+    monkeypatch.setattr(runs, "store_draft", _DiskFull(len(clean) - 3))
+    with Workspace(db) as ws, contextlib.suppress(sqlite3.OperationalError):
+        (failed,) = run_batch(ws, [clip], options, engine_factory=lambda _o: engine)
+        assert failed.status == "failed"
+    monkeypatch.undo()
+    with Workspace(db) as ws:
+        (result,) = run_batch(ws, [clip], options, engine_factory=lambda _o: engine)
+        assert result.status == "done" and "resumed" in (result.note or "")
+        assert _drafts(ws, clip) == clean
