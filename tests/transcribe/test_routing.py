@@ -18,6 +18,7 @@ import speech_clips
 from speech_clips import Line, bilingual_lines, make_clip, single
 
 from annotator.core import runs
+from annotator.core.document import load_transcript
 from annotator.core.store import Workspace
 from annotator.transcribe.engine import Engine, TranscribeOptions
 from annotator.transcribe.pipeline import run_batch
@@ -278,3 +279,24 @@ def test_a_bilingual_run_resumed_in_a_later_piece_equals_a_clean_one(
         (result,) = run_batch(ws, [clip], options, engine_factory=lambda _o: engine)
         assert result.status == "done" and "resumed" in (result.note or "")
         assert _drafts(ws, clip) == clean
+
+
+def test_translate_adds_an_english_translation_beside_the_spanish(
+    clips: dict[str, tuple[Path, list[Line]]], tmp_path: Path
+) -> None:
+    """--translate en: every Spanish segment keeps its Spanish text and gains an English
+    translation by base, marked as machine translation (whisper's translate task)."""
+    path, _lines = clips["es"]
+    with Workspace(tmp_path / "w.db") as ws:
+        (result,) = run_batch(ws, [path], TranscribeOptions(translate="en"))
+        assert result.status == "done"
+        transcript = load_transcript(ws, ws.find_media(str(path)).id)
+        english = {"the", "a", "we", "have", "baby", "window", "please", "in", "back", "i"}
+        for seg in transcript.segments:
+            translation = transcript.translation_of(seg)
+            assert translation is not None, seg.text
+            assert translation.language == "en" and translation.model_id == "base"
+            assert translation.human_text is None
+            words = {w.strip(".,?!").lower() for w in translation.machine_text.split()}
+            assert words & english, translation.machine_text
+            assert not {w.strip(".,?!").lower() for w in seg.text.split()} & english - {"a"}
