@@ -300,3 +300,17 @@ def test_translate_adds_an_english_translation_beside_the_spanish(
             words = {w.strip(".,?!").lower() for w in translation.machine_text.split()}
             assert words & english, translation.machine_text
             assert not {w.strip(".,?!").lower() for w in seg.text.split()} & english - {"a"}
+
+
+def test_language_options_are_checked_before_anything_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from annotator.cli import main
+
+    db, clip = str(tmp_path / "w.db"), str(tmp_path / "none.wav")
+    assert main(["transcribe", "--db", db, clip, "--languages", "en,xx"]) == 2
+    assert "unknown language 'xx'" in capsys.readouterr().err
+    assert main(["transcribe", "--db", db, clip, "--language", "es", "--model", "base",
+                 "--languages", "en,es"]) == 2
+    assert "give one of them" in capsys.readouterr().err
+    assert not (tmp_path / "w.db").exists()
