@@ -163,6 +163,13 @@ for _command in RECORD_COMMANDS:  # verify, media, report (annotator.cli_record)
                    "'suppressed' in the JSON export).")
 @click.option("--force", is_flag=True,
               help="Transcribe again files already done (never replaces reviewed work).")
+@click.option("--only", default=None, metavar="START-END",
+              help="Transcribe again only this span of one file already transcribed (e.g. a "
+                   "speech gap: 0:41-0:52) with the options given (--no-vad, --model base, "
+                   "--language): a run of its own, never the file's main run; its text is "
+                   "added as unreviewed machine segments where no segment is (audited).")
+@click.option("--reviewer", default=None,
+              help="With --only: your name for the audit log (default: $USER).")
 @click.option("--wait", is_flag=True,
               help="If another process is transcribing the same file into this workspace, "
                    "wait for it (default: that file fails, naming the process).")
@@ -198,7 +205,8 @@ def transcribe(
     other_languages: str, translate: str | None, beam_size: int, threads: int,
     no_vad: bool, vad_min_silence: int, keep_hallucinations: bool, force: bool, export_: str,
     out: Path, redact_paths: bool, db: Path, wait: bool, allow_truncated: bool,
-    chunk_s: float | None, as_json: bool, captions: str,
+    chunk_s: float | None, as_json: bool, captions: str, only: str | None,
+    reviewer: str | None,
 ) -> None:
     """Transcribe audio or video files (or every media file in folders) into the workspace.
 
@@ -226,6 +234,13 @@ def transcribe(
     )
     if chunk_s is not None:
         options = dataclasses.replace(options, chunk_s=chunk_s)
+    if only is not None:  # one span of one file again (annotator.cli_retranscribe)
+        from annotator.cli_retranscribe import transcribe_only
+
+        raise click.exceptions.Exit(transcribe_only(
+            db, inputs, only, options, reviewer=reviewer or _user(), force=force,
+            export=bool(formats), as_json=as_json,
+        ))
     paths = expand_inputs(list(inputs))
     if not paths:
         raise UsageError("no media files found in " + ", ".join(inputs))

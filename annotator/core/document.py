@@ -13,6 +13,7 @@ from typing import Any
 from annotator import __version__
 from annotator.core import runs
 from annotator.core.coverage import Coverage
+from annotator.core.gapfill import visible_gaps
 from annotator.core.model import (
     Codebook,
     Media,
@@ -175,6 +176,8 @@ def load_transcript(ws: Workspace, media_id: int) -> Transcript:
         info = ws.codebook_info(cb_id) if cb_id is not None else None
         suppressed = tuple(held_back(ws, media_id))
         heard = runs.coverage(ws, run.id) if run is not None else None
+        if heard is not None:  # less what re-transcribed spans now cover (core.gapfill)
+            heard = replace(heard, gaps=tuple(visible_gaps(ws, media_id)))
         languages = segment_languages(ws, media_id)
         translated = segment_translations(ws, media_id)
     return Transcript(

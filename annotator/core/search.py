@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from itertools import chain
 
 from annotator.core.model import Codebook, ReviewState, Segment, Speaker
@@ -189,11 +189,13 @@ def filter_segments(
     low_confidence: bool | None = None,
     corrected: bool | None = None,
     query: str = "",
+    segment_ids: Collection[int] | None = None,
 ) -> list[int]:
     """Indices of segments meeting every criterion given (``None``/empty = not filtered).
 
     ``unassigned`` keeps only segments without a speaker; ``low_confidence`` and
-    ``corrected`` filter either way (True keeps them, False drops them).
+    ``corrected`` filter either way (True keeps them, False drops them); ``segment_ids``
+    keeps only those segments (a language, see :mod:`annotator.core.translations`).
     """
     wanted_state = ReviewState(state) if state is not None else None
     terms = parse_query(query)
@@ -211,6 +213,8 @@ def filter_segments(
         if low_confidence is not None and is_low_confidence(seg) != low_confidence:
             continue
         if corrected is not None and seg.corrected != corrected:
+            continue
+        if segment_ids is not None and seg.id not in segment_ids:
             continue
         if terms and not _has_all(haystack(seg, names, codebook), terms):
             continue

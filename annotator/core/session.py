@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
-from annotator.core import attribution, editing, edits
+from annotator.core import attribution, editing, edits, gapfill
 from annotator.core import search as find
 from annotator.core.codebook import (
     codebook_sha256,
@@ -48,6 +48,7 @@ from annotator.core.edits import Builder, Change, Edit, Rows
 from annotator.core.model import (
     Codebook,
     ReviewState,
+    Run,
     Segment,
     Speaker,
     SuppressedSegment,
@@ -310,6 +311,11 @@ class ReviewSession:
         if self.is_restored(held):
             raise EditError(f"already in the transcript at {held.start_ms / 1000:.1f} s")
         return self._commit("restore_held_back", lambda: editing.restore_held_back(self, held))
+
+    def add_retranscribed(self, run: Run) -> Change:
+        """Put a re-transcribed span's drafts (a finished span run) into the transcript as
+        unreviewed machine segments, on free time only (:func:`gapfill.fill_rows`)."""
+        return self._commit("retranscribe_span", lambda: gapfill.fill_rows(self, run))
 
     def is_restored(self, held: SuppressedSegment) -> bool:
         """Is a held-back segment's machine text back in the review layer at its times?"""

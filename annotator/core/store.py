@@ -43,6 +43,9 @@ from annotator.core.model import (
 from annotator.errors import NotFoundError
 
 DEFAULT_DB = Path("annotator.db")
+#: A full run, not a run over one span (see :mod:`annotator.core.gapfill`, which sets
+#: ``options.only``): only full runs are current, resumed or discarded.
+FULL_RUN_SQL = "json_extract(options, '$.only') IS NULL"
 
 
 def utcnow() -> str:
@@ -245,9 +248,11 @@ class Workspace:
         return [self._run(r) for r in rows]
 
     def current_run(self, media_id: int) -> Run | None:
-        """The latest finished run: the one whose draft the review layer was built from."""
+        """The latest finished run: the one whose draft the review layer was built from.
+        A run over one span (:mod:`annotator.core.gapfill`) is never it."""
         row = self.conn.execute(
-            "SELECT * FROM run WHERE media_id=? AND status='done' ORDER BY id DESC LIMIT 1",
+            "SELECT * FROM run WHERE media_id=? AND status='done' AND"
+            f" {FULL_RUN_SQL} ORDER BY id DESC LIMIT 1",
             (media_id,),
         ).fetchone()
         return self._run(row) if row else None
@@ -317,9 +322,10 @@ class Workspace:
 
     def unfinished_run(self, media_id: int) -> Run | None:
         """The latest run a crash or a cancel left unfinished, if it is newer than any
-        finished run (an older leftover is just debris)."""
+        finished run (an older leftover is just debris). Span runs are never resumed."""
         row = self.conn.execute(
-            "SELECT * FROM run WHERE media_id=? ORDER BY id DESC LIMIT 1", (media_id,)
+            f"SELECT * FROM run WHERE media_id=? AND {FULL_RUN_SQL} ORDER BY id DESC LIMIT 1",
+            (media_id,),
         ).fetchone()
         return self._run(row) if row is not None and row["status"] != "done" else None
 
@@ -328,11 +334,13 @@ class Workspace:
             c.execute("UPDATE run SET status='running', finished_at=NULL WHERE id=?", (run_id,))
 
     def discard_unfinished_runs(self, media_id: int) -> int:
-        """Remove runs a crash left behind (status 'running'/'failed') and their segments."""
+        """Remove runs a crash left behind (status 'running'/'failed') and their segments.
+        A failed span run stays as it ended (its drafts never reached the review layer)."""
         with self.transaction() as c:
             ids = [
                 r["id"] for r in c.execute(
-                    "SELECT id FROM run WHERE media_id=? AND status!='done'", (media_id,)
+                    f"SELECT id FROM run WHERE media_id=? AND status!='done' AND {FULL_RUN_SQL}",
+                    (media_id,),
                 )
             ]
             chain.record_runs_discarded(c, media_id, ids)

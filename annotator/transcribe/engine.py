@@ -15,7 +15,7 @@ import ctypes.util
 import gc
 import os
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, is_dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -266,7 +266,11 @@ class Engine:
             raise MediaError(path, f"cannot decode audio ({type(exc).__name__}: {exc})") from exc
         used = {
             "transcription_options": _jsonable(asdict(info.transcription_options)),
-            "vad_options": _jsonable(asdict(info.vad_options)) if info.vad_options else None,
+            # a dataclass with VAD on; with --no-vad faster-whisper hands back the dict given
+            "vad_options": _jsonable(
+                asdict(info.vad_options)  # type: ignore[arg-type]
+                if is_dataclass(info.vad_options) else info.vad_options
+            ) if info.vad_options else None,
         }
         language, probability = self.router.dominant() or (
             info.language, float(info.language_probability))

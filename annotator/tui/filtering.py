@@ -16,6 +16,7 @@ from typing import Any
 from annotator.core.model import ReviewState, Speaker
 from annotator.core.session import ReviewSession
 from annotator.tui.choices import all_tag_choices
+from annotator.tui.languages import LanguageLayer
 from annotator.tui.screens.dialog import Dialog
 from annotator.tui.screens.picker import CLEAR, Choice, PickerScreen, assign_keys
 from annotator.tui.screens.prompt import PromptScreen
@@ -30,7 +31,7 @@ FILTERS: dict[str, tuple[str, dict[str, Any]]] = {
     "e": ("corrected", {"corrected": True}),
     "n": ("no speaker", {"unassigned": True}),
 }
-BY_TAG, BY_SPEAKER, BY_TEXT = "t", "s", "/"
+BY_TAG, BY_SPEAKER, BY_TEXT, BY_LANGUAGE = "t", "s", "/", "l"
 
 #: Opens a dialog and calls back with its result (the review screen's ``open_dialog``).
 Ask = Callable[[Dialog[Any], Callable[[Any], None]], None]
@@ -44,12 +45,14 @@ class ViewFilter:
     criteria: dict[str, Any] = field(default_factory=dict)
 
 
-def filter_choices(current: ViewFilter | None) -> list[Choice]:
+def filter_choices(current: ViewFilter | None, languages: bool = False) -> list[Choice]:
     items = [(key, key, name, "", current is not None and current.name == name)
              for key, (name, _) in FILTERS.items()]
     items += [(BY_TAG, BY_TAG, "with a tag…", "", False),
               (BY_SPEAKER, BY_SPEAKER, "by speaker…", "", False),
               (BY_TEXT, BY_TEXT, "containing text…", "", False)]
+    if languages:
+        items.append((BY_LANGUAGE, BY_LANGUAGE, "in a language…", "", False))
     return assign_keys(items)
 
 
@@ -62,14 +65,17 @@ class FilterQuestions:
     reported when the reviewer cancels; ``say`` explains a question that cannot be asked."""
 
     def __init__(self, session: ReviewSession, ask: Ask,
-                 done: Callable[[ViewFilter | None], None], say: Callable[[str], None]) -> None:
+                 done: Callable[[ViewFilter | None], None], say: Callable[[str], None],
+                 languages: LanguageLayer | None = None) -> None:
         self.session = session
+        self.languages = languages
         self.ask = ask
         self.done = done
         self.say = say
 
     def start(self, current: ViewFilter | None) -> None:
-        self.ask(PickerScreen("Filter view", filter_choices(current),
+        known = self.languages is not None and bool(self.languages.codes())
+        self.ask(PickerScreen("Filter view", filter_choices(current, known),
                               clear_label="all segments"), self._chosen)
 
     def _chosen(self, value: str | None) -> None:
@@ -85,6 +91,9 @@ class FilterQuestions:
             self._ask_speaker()
         elif value == BY_TEXT:
             self.ask(PromptScreen("Show segments containing…"), self._text)
+        elif value == BY_LANGUAGE and self.languages is not None:
+            codes = assign_keys(("", code, code, "", False) for code in self.languages.codes())
+            self.ask(PickerScreen("Show segments in language…", codes), self._language)
 
     def _tag(self, key: str | None) -> None:
         if key:
@@ -102,6 +111,11 @@ class FilterQuestions:
         if value:
             sp = self.session.speaker(int(value))
             self.done(ViewFilter(f"speaker {sp.label}", {"speaker_id": sp.id}))
+
+    def _language(self, code: str | None) -> None:
+        if code and self.languages is not None:
+            ids = self.languages.segment_ids(code)
+            self.done(ViewFilter(f"language {code}", {"segment_ids": ids}))
 
     def _text(self, query: str | None) -> None:
         if query and query.strip():

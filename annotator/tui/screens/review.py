@@ -41,6 +41,8 @@ from annotator.tui.choices import KIND_TITLES
 from annotator.tui.display import clean, clock, words_text
 from annotator.tui.exporting import Exporter
 from annotator.tui.filtering import FilterQuestions, ViewFilter
+from annotator.tui.gaps import GapFiller, GapRow
+from annotator.tui.gapview import GAP_ACTIONS, GapView
 from annotator.tui.playback import Playback
 from annotator.tui.screens.dialog import Dialog, run_binding
 from annotator.tui.screens.export import ExportRequest, ExportScreen
@@ -82,6 +84,7 @@ class ReviewScreen(Screen[None]):
                                  player_args=settings.player_args)
         self.transcriber = Transcriber(self, settings.db_path, settings.transcribe)
         self.exporter = Exporter(self, settings.db_path, session.media_id, settings.export_dir)
+        self.gaps = GapView(self, GapFiller(self, settings.db_path, session.media_id))
         self._last_query = ""
 
     def compose(self) -> ComposeResult:
@@ -102,6 +105,7 @@ class ReviewScreen(Screen[None]):
         self.table.focus()
         self.update_progress()
         self.report_held_back()
+        self.gaps.report_warnings()
         self.playback.start()
         self.status.progress = self.transcriber.start()
 
@@ -139,6 +143,9 @@ class ReviewScreen(Screen[None]):
             return None  # shown dimmed, does nothing
         if action in EDIT_ACTIONS and self.settings.read_only:
             return None
+        if (action in GAP_ACTIONS) != isinstance(self.table.current, GapRow) and (
+                action in EDIT_ACTIONS and action not in ("undo", "redo", "held_back")):
+            return None  # on a gap row only re-transcribe; on a segment not it
         return True
 
     def open_dialog(self, dialog: Dialog[R], callback: ScreenResultCallbackType[R]) -> None:
@@ -154,7 +161,7 @@ class ReviewScreen(Screen[None]):
         """The segments the table shows: all of them, or those the filter keeps."""
         segments = self.session.segments
         if self.view_filter is None:
-            return list(segments)
+            return self.gaps.rows(segments)
         return [segments[i] for i in self.session.filter(**self.view_filter.criteria)]
 
     def refresh_view(self, keep_id: int | None = None) -> None:
@@ -181,6 +188,7 @@ class ReviewScreen(Screen[None]):
     ) -> None:
         self.detail.show(message.segment, self.session.speakers, self.session.codebook)
         self.status.selection = len(self.table.selected())
+        self.refresh_bindings()  # editing keys are off on a gap row
 
     def update_progress(self) -> None:
         self.status.reviewed = self.session.progress()
@@ -193,7 +201,7 @@ class ReviewScreen(Screen[None]):
 
     def targets(self) -> list[int]:
         """Ids of the segments an action applies to: the marked range, or the cursor row."""
-        return [seg.id for seg in self.table.selected()]
+        return [seg.id for seg in self.table.selected() if not isinstance(seg, GapRow)]
 
     def apply(self, call: Callable[[], Change], *, focus: int | None = None) -> Change | None:
         """Run one session operation; show what changed, or the error. Returns the change."""
@@ -405,6 +413,16 @@ class ReviewScreen(Screen[None]):
             "Held back as heard in silence (✓ = restored). A key restores one.",
             choices.held_back_choices(self.session, held),
         ), chosen)
+
+    def action_retranscribe(self) -> None:
+        """Transcribe the speech gap under the cursor again, with settings asked for."""
+        self.gaps.ask(self.table.current)
+
+    def on_gap_filler_done(self, message: GapFiller.Done) -> None:
+        self.gaps.done(message.run, message.drafts)
+
+    def on_gap_filler_failed(self, message: GapFiller.Failed) -> None:
+        self.gaps.failed(message.error)
 
     def action_undo(self) -> None:
         if self.session.can_undo:

@@ -22,6 +22,7 @@ from textual.widgets import Static
 from annotator.core.codebook import default_codebook
 from annotator.core.model import Codebook, Segment, Speaker
 from annotator.tui.display import clean, detail_text
+from annotator.tui.gaps import GapRow, gap_detail
 from annotator.tui.screens.picker import ADD, CLEAR, Choice
 
 
@@ -89,8 +90,11 @@ class DetailPane(Static):
         if self._shown is not None and all(a is b for a, b in zip(shown, self._shown, strict=True)):
             return
         self._shown = shown
-        content = (Text("No segments yet.", style="dim") if self.segment is None
-                   else detail_text(self.segment, self._speakers, self._codebook))
+        if isinstance(self.segment, GapRow):
+            content = gap_detail(self.segment, "T")
+        else:
+            content = (Text("No segments yet.", style="dim") if self.segment is None
+                       else detail_text(self.segment, self._speakers, self._codebook))
         self.update(content, layout=False)  # the pane's height is fixed: no layout pass
 
     # -- chords -------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from textual.strip import Strip
 from annotator.core.codebook import default_codebook
 from annotator.core.model import Codebook, Segment, Speaker
 from annotator.tui.display import row_cells
+from annotator.tui.gaps import GapRow, gap_cells
 
 #: "Find next" over the rows: (rows, from index, reverse) -> index or None.
 Step = Callable[[Sequence[Segment], int, bool], int | None]
@@ -191,6 +192,10 @@ class SegmentTable(ScrollView, can_focus=True, inherit_bindings=False):
         say "No {name}." if there is none."""
         self.last_find = (name, step)
         index = step(self.rows, self.cursor, reverse)
+        for _ in range(len(self.rows)):  # gap rows are not segments: never found
+            if index is None or not isinstance(self.rows[index], GapRow):
+                break
+            index = step(self.rows, index, reverse)
         if index is None:
             self.notify(f"No {name}.", timeout=2, markup=False)
             return False
@@ -303,7 +308,10 @@ class SegmentTable(ScrollView, can_focus=True, inherit_bindings=False):
         cached = self._cells.get(seg.id)
         if cached is not None and cached[0] is seg:
             return cached[1]
-        cells = row_cells(seg, self.speakers, self.codebook)
+        if isinstance(seg, GapRow):  # speech with no text: never drawn like a segment
+            cells = gap_cells(seg, len(COLUMNS))
+        else:
+            cells = row_cells(seg, self.speakers, self.codebook)
         self._cells[seg.id] = (seg, cells)
         return cells
 

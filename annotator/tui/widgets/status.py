@@ -30,6 +30,7 @@ class StatusBar(Widget):
     busy: reactive[str] = reactive("")  # a running export (shown instead of the two above)
     selection: reactive[int] = reactive(1)
     read_only: reactive[bool] = reactive(False)  # nothing can be changed (review --read-only)
+    warning: reactive[str] = reactive("")  # the run's warnings (truncated, low coverage)
 
     @property
     def activity(self) -> str:
@@ -39,6 +40,9 @@ class StatusBar(Widget):
     def render(self) -> Text:
         out = Text(no_wrap=True, overflow="ellipsis", end="")
         out.append(clean(self.media), "bold")
+        if self.warning:
+            out.append("  ⚠ ")
+            out.append(clean(self.warning), "bold red")
         out.append("  ")
         pos = "-:--" if self.position_ms is None else clock(self.position_ms)
         out.append(("▶ " if self.playing else "⏸ ") + pos, "green" if self.playing else "")
