@@ -9,9 +9,10 @@ Start it with :func:`annotator.tui.launch.launch_review`. The parts:
   repaints from each :class:`~annotator.core.edits.Change`;
 - controllers, plain objects that run thread workers and post messages to the screen:
   :mod:`~annotator.tui.playback`, :mod:`~annotator.tui.transcription`,
-  :mod:`~annotator.tui.exporting`; the filter view's questions in
-  :mod:`~annotator.tui.filtering`; the offers of a chord or picker in
-  :mod:`~annotator.tui.choices`;
+  :mod:`~annotator.tui.exporting`, and :mod:`~annotator.tui.gaps` (re-transcribing a
+  speech gap); the filter view's questions in :mod:`~annotator.tui.filtering`; the offers of
+  a chord or picker in :mod:`~annotator.tui.choices`; speech gaps as table rows and the run's
+  warnings in :mod:`~annotator.tui.gapview`;
 - widgets (:mod:`~annotator.tui.widgets`: the segment table, the detail pane that also owns a
   chord's choices, the status bar) and dialogs (:mod:`~annotator.tui.screens`, all built on
   :class:`~annotator.tui.screens.dialog.Dialog`, which takes keys typed before it opened).
