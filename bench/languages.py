@@ -7,7 +7,11 @@ subprocesses, ``--repeat`` times each:
   by tiny.en, Spanish by base);
 - ``today``: ``--language en``, which is what the default did before languages were detected
   (tiny.en on everything, no detection);
-- ``base-es``: ``--model base --language es``, the reference for the Spanish lines.
+- ``base-es``: ``--model base --language es`` on the same clip;
+- ``base-es-alone``: ``--model base --language es`` on the Spanish lines alone (the same
+  lines and pauses, no English between them): the cleanest reference for the Spanish WER,
+  since on the bilingual clip a forced-Spanish run also writes the English lines and its
+  segments straddle lines.
 
 Each segment is matched to the scripted line it overlaps most. Reported: the share of the
 default run's segments whose language is the line's, WER per language for each run (over
@@ -33,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from speech_clips import Line, bilingual_lines, make_clip, tools_missing  # noqa: E402
+from speech_clips import Line, bilingual_lines, make_clip, single, tools_missing  # noqa: E402
 
 from support import wer  # noqa: E402
 
@@ -94,6 +98,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         clip, lines = make_clip(folder, "bilingual", bilingual_lines(args.pairs))
+        alone, alone_lines = make_clip(folder, "spanish", single("es")[: args.pairs])
         audio_s = lines[-1].end_ms / 1000 + 0.8
         print(f"clip: {len(lines)} lines, {audio_s:.1f} s (espeak-ng en-us / es)")
         times: dict[str, list[float]] = {name: [] for name in RUNS}
@@ -112,6 +117,10 @@ def main() -> None:
             median = statistics.median(times[name])
             print(f"{name:8s} time {median:5.1f} s (RTF {median / audio_s:.3f})  "
                   + "  ".join(f"WER {k} {v:.3f}" for k, v in sorted(rates.items())))
+        db = folder / "alone.db"
+        transcribe(alone, db, RUNS["base-es"])
+        rates = wer_by_language(alone_lines, segments(db))
+        print(f"base-es-alone (Spanish lines only)  WER es {rates['es']:.3f}")
         ratio = statistics.median(times["default"]) / statistics.median(times["today"])
         print(f"default / today time: {ratio:.2f}x")
         for s, e, text, lang in default:
