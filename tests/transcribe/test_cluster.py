@@ -31,12 +31,13 @@ from support import DATA, require_module
 
 require_module("distributed", "pip install -e '.[cluster]'")
 
-from distributed import Client, LocalCluster  # noqa: E402
+from distributed import Client  # noqa: E402
 
 from annotator.transcribe.cluster import (  # noqa: E402
     Failed,
     Job,
     Transcribed,
+    local_cluster,
     run_cluster_batch,
     transcribe_task,
 )
@@ -53,10 +54,7 @@ Task = Callable[[Job], "Transcribed | Failed"]
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Client]:
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None,
-    ) as cluster, Client(cluster) as connected:
+    with local_cluster(2) as cluster, Client(cluster) as connected:
         yield connected
 
 

@@ -1,0 +1,139 @@
+"""Benchmark: throughput of ``annotator transcribe`` locally and on a LocalCluster (issue 11).
+
+For each set of files (eight copies of the demo clip, each made unique by trailing padding
+bytes so none is skipped as already known; and the real clips in tests/data), transcribe
+them into a fresh workspace with
+
+- the local path (:func:`run_batch`, one process, the model loaded in it), and
+- ``--scheduler local:N`` for N = 1 … the machine's cores (:func:`run_cluster_batch` on a
+  LocalCluster of N worker processes of one thread each, files sent as bytes),
+
+and report audio hours per wall hour. The cluster's start (processes, imports) is timed
+apart: a long batch pays it once. Per-task overhead is what the cluster path costs per file
+beyond the local path's work, ``(wall of local:1 - wall of the local path) / files``, next
+to the local path's seconds per file (a one-minute file on the demo set).
+
+Targets on two cores (issue 11): local:2 >= 1.6x the throughput of local:1 on eight short
+files; per-task overhead < 5 % of a one-minute file's transcription time.
+This is a measurement, not a test: these machines are shared and noisy.
+
+    .venv/bin/python bench/cluster.py [--copies 8] [--max-workers N] [--sets demo,real]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from distributed import Client  # noqa: E402
+
+from annotator.core.media import probe  # noqa: E402
+from annotator.core.store import Workspace  # noqa: E402
+from annotator.transcribe.cluster import local_cluster, run_cluster_batch  # noqa: E402
+from annotator.transcribe.engine import TranscribeOptions  # noqa: E402
+from annotator.transcribe.pipeline import FileResult, run_batch  # noqa: E402
+
+DEMO = ROOT / "media" / "demo.mp4"
+REAL = sorted(p for p in (ROOT / "tests" / "data").iterdir() if p.suffix in {".wav", ".flac"})
+
+
+def demo_copies(folder: Path, copies: int) -> list[Path]:
+    """``copies`` files with the demo's audio and each its own SHA-256 (padding after the
+    container's end, which decoders ignore)."""
+    data = DEMO.read_bytes()
+    made = []
+    for i in range(copies):
+        path = folder / f"demo{i}.mp4"
+        path.write_bytes(data + b"\0" * (i + 1))
+        made.append(path)
+    return made
+
+
+def checked(results: list[FileResult]) -> None:
+    failed = [r for r in results if r.status != "done"]
+    if failed:
+        raise SystemExit(f"not done: {[(str(r.path), r.status, r.error) for r in failed]}")
+
+
+def local_path(files: list[Path], folder: Path) -> float:
+    with Workspace(folder / "local.db") as ws:
+        start = time.perf_counter()
+        results = run_batch(ws, files, TranscribeOptions())
+        wall = time.perf_counter() - start
+    checked(results)
+    return wall
+
+
+def on_cluster(files: list[Path], folder: Path, workers: int) -> tuple[float, float, float]:
+    """Start seconds, wall seconds of the batch, and the workers' decode seconds summed."""
+    start = time.perf_counter()
+    with local_cluster(workers) as cluster, Client(cluster) as client:
+        client.wait_for_workers(workers)
+        started = time.perf_counter() - start
+        with Workspace(folder / f"local{workers}.db") as ws:
+            begin = time.perf_counter()
+            results = run_cluster_batch(ws, files, TranscribeOptions(), scheduler="",
+                                        client=client)
+            wall = time.perf_counter() - begin
+            checked(results)
+            decode = 0.0
+            for r in results:
+                assert r.media is not None
+                run = ws.current_run(r.media.id)
+                assert run is not None
+                decode += float(run.options["worker"]["seconds"])
+    return started, wall, decode
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--copies", type=int, default=8)
+    parser.add_argument("--max-workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--sets", default="demo,real")
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores ({cpu_name()}), Python {platform.python_version()},"
+          f" tiny.en, beam 5, one engine thread per worker")
+    print("| files | path | start s | wall s | audio h / wall h | vs local:1 | decode s |")
+    print("|---|---|---|---|---|---|---|")
+    for name in args.sets.split(","):
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            files = demo_copies(folder, args.copies) if name == "demo" else REAL
+            audio_s = sum(probe(f).duration_ms for f in files) / 1000
+            label = f"{name}: {len(files)} files, {audio_s:.0f} s audio"
+            wall = local_path(files, folder)
+            print(f"| {label} | local path | - | {wall:.1f} | {audio_s / wall:.1f} | | |")
+            one = None
+            for workers in range(1, args.max_workers + 1):
+                started, cwall, decode = on_cluster(files, folder, workers)
+                one = one or cwall
+                print(f"| {label} | local:{workers} | {started:.1f} | {cwall:.1f} | "
+                      f"{audio_s / cwall:.1f} | {one / cwall:.2f}x | {decode:.1f} |")
+                if workers == 1:
+                    per_task = (cwall - wall) / len(files)
+                    print(f"| {label} | overhead per task | | {per_task:.2f} | | | "
+                          f"{100 * per_task / (wall / len(files)):.1f} % of a file's "
+                          f"{wall / len(files):.1f} s |")
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
