@@ -79,6 +79,8 @@ SECTIONS: list[tuple[str, list[Binding]]] = [
         Binding("2", "speed(1.0)", "Speed 1x", show=False, id="play.speed_normal"),
         Binding("3", "speed(1.5)", "Speed 1.5x", show=False, id="play.speed_fast"),
         Binding("L", "toggle_follow", "Follow playback on/off", show=False, id="play.follow"),
+        Binding("b", "toggle_translation", "Table: original / translation", show=False,
+                id="view.translation"),
     ]),
     ("App", [
         Binding("E", "export", "Export…", id="app.export"),

@@ -43,6 +43,7 @@ from annotator.tui.exporting import Exporter
 from annotator.tui.filtering import FilterQuestions, ViewFilter
 from annotator.tui.gaps import GapFiller, GapRow
 from annotator.tui.gapview import GAP_ACTIONS, GapView
+from annotator.tui.languages import LanguageLayer
 from annotator.tui.playback import Playback
 from annotator.tui.screens.dialog import Dialog, run_binding
 from annotator.tui.screens.export import ExportRequest, ExportScreen
@@ -86,6 +87,8 @@ class ReviewScreen(Screen[None]):
         self.exporter = Exporter(self, settings.db_path, session.media_id, settings.export_dir)
         self.gaps = GapView(self, GapFiller(self, settings.db_path, session.media_id))
         self._last_query = ""
+        self.languages = LanguageLayer(session.ws, session.media_id)
+        self.table.languages = self.detail.languages = self.languages
 
     def compose(self) -> ComposeResult:
         yield self.table
@@ -485,7 +488,15 @@ class ReviewScreen(Screen[None]):
             self.view_filter = view
 
         FilterQuestions(self.session, self.open_dialog, filtered,
-                        lambda text: self.notify(text, timeout=3)).start(self.view_filter)
+                        lambda text: self.notify(text, timeout=3),
+                        self.languages).start(self.view_filter)
+
+    def action_toggle_translation(self) -> None:
+        """Show translations (where there is one) in the table, or the original again."""
+        self.languages.show_translation = not self.languages.show_translation
+        self.table.invalidate()
+        shown = "translations" if self.languages.show_translation else "original text"
+        self.notify(f"Table shows {shown} (b toggles).", timeout=2, markup=False)
 
     # -- playback -----------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from annotator.core.codebook import default_codebook
 from annotator.core.model import Codebook, Segment, Speaker
 from annotator.tui.display import clean, detail_text
 from annotator.tui.gaps import GapRow, gap_detail
+from annotator.tui.languages import LanguageLayer
 from annotator.tui.screens.picker import ADD, CLEAR, Choice
 
 
@@ -68,6 +69,7 @@ class DetailPane(Static):
         self._speakers: Mapping[int, Speaker] = {}
         self._codebook: Codebook = default_codebook()
         self._shown: tuple[object, object, object] | None = None  # what the pane shows
+        self.languages: LanguageLayer | None = None  # set by the screen (issue 8.4)
 
     @property
     def choosing(self) -> str | None:
@@ -95,7 +97,10 @@ class DetailPane(Static):
         else:
             content = (Text("No segments yet.", style="dim") if self.segment is None
                        else detail_text(self.segment, self._speakers, self._codebook))
-        self.update(content, layout=False)  # the pane's height is fixed: no layout pass
+        extra = (self.languages.detail(self.segment)
+                 if self.languages is not None and self.segment is not None else Text())
+        # the pane's height is fixed: no layout pass
+        self.update(Group(content, extra) if extra.plain else content, layout=False)
 
     # -- chords -------------------------------------------------------------------------------
 

@@ -29,8 +29,9 @@ from textual.strip import Strip
 
 from annotator.core.codebook import default_codebook
 from annotator.core.model import Codebook, Segment, Speaker
-from annotator.tui.display import row_cells
+from annotator.tui.display import literal, row_cells
 from annotator.tui.gaps import GapRow, gap_cells
+from annotator.tui.languages import LanguageLayer
 
 #: "Find next" over the rows: (rows, from index, reverse) -> index or None.
 Step = Callable[[Sequence[Segment], int, bool], int | None]
@@ -100,6 +101,8 @@ class SegmentTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.playing_id: int | None = None
         self.last_find: tuple[str, Step] | None = None  # for n / N
         self._cells: dict[int, tuple[Segment, tuple[Text, ...]]] = {}
+        #: languages and translations: the text column shows its label and table_text
+        self.languages: LanguageLayer | None = None
         self._strips: dict[tuple[int, int, str], tuple[Segment, Strip]] = {}
         self._index: dict[int, int] | None = None
         self._header: tuple[tuple[int, Style], Strip] | None = None
@@ -312,6 +315,10 @@ class SegmentTable(ScrollView, can_focus=True, inherit_bindings=False):
             cells = gap_cells(seg, len(COLUMNS))
         else:
             cells = row_cells(seg, self.speakers, self.codebook)
+        if self.languages is not None and not isinstance(seg, GapRow):
+            label, cell = self.languages.label(seg), literal(self.languages.table_text(seg))
+            cells = (*cells[:-1], Text.assemble((f"{label} ", "dim cyan"), cell) if label
+                     else cell)
         self._cells[seg.id] = (seg, cells)
         return cells
 
