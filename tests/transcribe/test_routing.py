@@ -256,8 +256,8 @@ def test_a_bilingual_run_resumed_in_a_later_piece_equals_a_clean_one(
     fills in the second piece, and the retry completes the run to what a clean run stored,
     languages and models included."""
     require_tool("espeak-ng")
-    clip, _lines = make_clip(tmp_path, "long", bilingual_lines(3) * 2)
-    options = dataclasses.replace(TranscribeOptions(), chunk_s=5)
+    clip, _lines = make_clip(tmp_path, "long", bilingual_lines(4) * 2)  # about 50 s
+    options = dataclasses.replace(TranscribeOptions(), chunk_s=8)
     engine = Engine(options)
     with Workspace(tmp_path / "clean.db") as ws:
         (done,) = run_batch(ws, [clip], options, engine_factory=lambda _o: engine)
@@ -267,7 +267,7 @@ def test_a_bilingual_run_resumed_in_a_later_piece_equals_a_clean_one(
         assert run is not None
         pieces = ws.conn.execute(
             "SELECT COUNT(*) FROM run_checkpoint WHERE run_id=?", (run.id,)).fetchone()[0]
-    # (in 5-s pieces a lone Spanish line can make Thai a candidate: see routing.py)
+    # (in 8-s pieces a lone Spanish line can make Thai a candidate: see routing.py)
     assert pieces >= 2 and {lang.language for *_, lang in clean} >= {"en", "es"}
     db = tmp_path / "w.db"
     monkeypatch.setattr(runs, "store_draft", _DiskFull(len(clean) - 3))
