@@ -43,6 +43,7 @@ import hashlib
 import logging
 import os
 import re
+import signal
 import socket
 import tempfile
 import threading
@@ -312,11 +313,26 @@ def local_cluster(workers: int) -> LocalCluster:
     engine already chooses its threads per model, engine.engine_threads, and frees a dropped
     decoder's memory itself). So annotator's own LocalCluster sets none of them.
     """
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": {}}):
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": {}}), _ctrl_c_for_client():
         return LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
             dashboard_address=None, silence_logs=logging.ERROR,
         )
+
+
+@contextlib.contextmanager
+def _ctrl_c_for_client() -> Iterator[None]:
+    """Start worker processes ignoring SIGINT (they inherit it): Ctrl-C in a terminal goes
+    to the whole process group, and each worker would print its own KeyboardInterrupt
+    traceback while the client is already cancelling the batch and closing the cluster."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @dataclass
