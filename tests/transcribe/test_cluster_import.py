@@ -7,6 +7,7 @@ check runs in a fresh interpreter, so what other tests imported does not count.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +44,14 @@ def test_a_plain_run_does_not_import_dask(tmp_path: Path) -> None:
     clip = DATA / "goforward.wav"
     line = _loaded(["transcribe", str(clip), "--db", str(tmp_path / "w.db")], tmp_path)
     assert line == "LOADED [] CODE 0"
+
+
+def test_only_the_cluster_module_imports_dask() -> None:
+    """Dask stays behind ``--scheduler``: one module imports it, and the CLI imports that
+    module only for ``--scheduler`` (checked above)."""
+    package = Path(__file__).resolve().parents[2] / "annotator"
+    pattern = re.compile(r"^\s*(import|from) (dask|distributed)\b", re.MULTILINE)
+    users = sorted(
+        str(p.relative_to(package)) for p in package.rglob("*.py") if pattern.search(p.read_text())
+    )
+    assert users == ["transcribe/cluster.py"]
