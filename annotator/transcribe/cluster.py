@@ -138,9 +138,9 @@ _engines = threading.local()  # one Engine per worker thread and options (Engine
 def transcribe_task(job: Job) -> Transcribed | Failed:
     """Run on a worker: verify the model and the media, decode the whole file, return it all.
 
-    The Engine is kept between tasks (loading tiny.en takes about 0.3 s, a short clip's
-    decode about as long), as a local batch keeps it between files; every piece starts with a
-    freshly seeded decoder, so what a worker decoded before does not change a file's words.
+    The Engine is kept between tasks, as a local batch keeps it between files (loading the
+    models is not paid per file); every piece starts with a freshly seeded decoder
+    (Engine._fresh_decoder), so what a worker decoded before does not change a file's words.
     """
     worker = _worker_record()
     started = time.perf_counter()
