@@ -36,6 +36,7 @@ LOW_MIN_HEARD_MS = 5000
 #: Why a stretch of heard speech has no text, most specific first.
 HELD_BACK = "held back as heard in silence"
 ENGINE_SKIPPED = "engine judged no speech"
+BUDGET_CUT = "decode stopped by the token budget"
 NOT_DECODED = "no text decoded"
 
 

@@ -24,7 +24,14 @@ import ctranslate2
 import numpy as np
 from faster_whisper import WhisperModel
 
-from annotator.core.coverage import ENGINE_SKIPPED, HELD_BACK, Coverage, Dropped, measure
+from annotator.core.coverage import (
+    BUDGET_CUT,
+    ENGINE_SKIPPED,
+    HELD_BACK,
+    Coverage,
+    Dropped,
+    measure,
+)
 from annotator.core.model import (
     FIRST_CHECKPOINT,
     Checkpoint,
@@ -362,6 +369,7 @@ class Engine:
                 end_sample = offset + len(audio)
                 spans = speech_spans(audio)  # where speech is heard: the check and coverage
                 self._take_skipped()  # windows dropped as silence count from this piece on
+                self._take_budget_cuts()  # and so do decodes the token budget stopped
                 converted = convert_segments(
                     _tap(segments, written, offset / SAMPLE_RATE), threshold if check else None,
                     spans if vad_check else None, offset_s=offset / SAMPLE_RATE,
@@ -418,6 +426,14 @@ class Engine:
             skipped += take() if take is not None else []
         return skipped
 
+    def _take_budget_cuts(self) -> list[dict[str, int]]:
+        """Decodes the token budget stopped since the last call (silence-aware model only)."""
+        cuts: list[dict[str, int]] = []
+        for whisper in {id(w): w for w in (self._whisper, self.router.whisper) if w}.values():
+            take = getattr(whisper, "take_budget_cuts", None)
+            cuts += take() if take is not None else []
+        return cuts
+
     def _coverage(
         self, piece: int, offset: int, cut_ms: int, end_sample: int,
         spans: list[tuple[int, int]], kept: list[tuple[int, int]], held: list[Dropped],
@@ -427,7 +443,8 @@ class Engine:
 
         faster-whisper does not say *which* window it dropped as silence, so a window it
         skipped is reported over the whole piece: a gap no held-back segment explains is put
-        down to the engine's no-speech rule whenever the piece had such a skip.
+        down to the engine's no-speech rule whenever the piece had such a skip, else to the
+        token budget when a decode of the piece was stopped by it.
         """
         offset_ms = offset * 1000 // SAMPLE_RATE
         start_ms, end_ms = max(cut_ms, offset_ms), end_sample * 1000 // SAMPLE_RATE
@@ -440,6 +457,11 @@ class Engine:
         if skipped:
             dropped.append(Dropped(start_ms, end_ms, ENGINE_SKIPPED, {
                 "windows_skipped_in_piece": len(skipped), "decisions": skipped,
+            }))
+        cuts = self._take_budget_cuts()
+        if cuts:  # after the skip: on a tie the first report of the largest overlap names it
+            dropped.append(Dropped(start_ms, end_ms, BUDGET_CUT, {
+                "decodes_cut_in_piece": len(cuts), "cuts": cuts,
             }))
         return PieceCoverage(piece, measure(heard, kept, dropped))
 

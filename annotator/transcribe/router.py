@@ -14,6 +14,7 @@ between them (the policy itself is :mod:`annotator.transcribe.routing`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import replace
 from typing import Any
 
@@ -150,17 +151,14 @@ class Router:
             return seg
         a = max(seg.start_ms * SAMPLE_RATE // 1000 - offset, 0)
         b = max(seg.end_ms * SAMPLE_RATE // 1000 - offset, a)
-        take = getattr(multi, "take_skipped", None)
-        saved = take() if take is not None else []
-        segments, _info = multi.transcribe(
-            audio[a:b], task="translate", language=seg.language, temperature=0.0,
-            beam_size=5, vad_filter=False, word_timestamps=False,
-            condition_on_previous_text=False,
-        )
-        text = " ".join(s.text.strip() for s in segments).strip()
-        if take is not None:
-            take()
-            multi.restore_skipped(saved)
+        aside = getattr(multi, "aside", None)
+        with aside() if aside is not None else nullcontext():
+            segments, _info = multi.transcribe(
+                audio[a:b], task="translate", language=seg.language, temperature=0.0,
+                beam_size=5, vad_filter=False, word_timestamps=False,
+                condition_on_previous_text=False,
+            )
+            text = " ".join(s.text.strip() for s in segments).strip()
         model = self.model or self.primary_model
         return replace(seg, translation=Translation(target, text, model.model_id, model.sha256))
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from typing import Any
 
@@ -74,16 +76,29 @@ class SilenceAwareWhisper(WhisperModel):  # type: ignore[misc]
     #: Windows the engine dropped as silence since :meth:`take_skipped` was last called,
     #: with the figures behind each decision (coverage reports them).
     _skipped: list[dict[str, float | None]] | None = None
+    #: Decodes that stopped because they reached the token budget (their text may end early),
+    #: since :meth:`take_budget_cuts` was last called.
+    _budget_cuts: list[dict[str, int]] | None = None
+
+    def take_budget_cuts(self) -> list[dict[str, int]]:
+        """The decodes the token budget stopped since the last call (and forget them)."""
+        cuts, self._budget_cuts = self._budget_cuts or [], []
+        return cuts
 
     def take_skipped(self) -> list[dict[str, float | None]]:
         """The windows dropped as silence since the last call (and forget them)."""
         skipped, self._skipped = self._skipped or [], []
         return skipped
 
-    def restore_skipped(self, skipped: list[dict[str, float | None]]) -> None:
-        """Put back what :meth:`take_skipped` took (a decode that is not the transcript's,
-        such as a translation, is left out of the piece's coverage)."""
-        self._skipped = [*skipped, *(self._skipped or [])]
+    @contextmanager
+    def aside(self) -> Iterator[None]:
+        """Decodes inside this block are not the transcript's (a translation): the silence
+        skips and budget cuts they cause are forgotten, those noted before are kept."""
+        skipped, cuts = self.take_skipped(), self.take_budget_cuts()
+        try:
+            yield
+        finally:
+            self._skipped, self._budget_cuts = skipped, cuts
 
     def encode(self, features: np.ndarray[Any, Any]) -> Any:
         self._window_frames = content_frames(features)
@@ -105,7 +120,20 @@ class SilenceAwareWhisper(WhisperModel):  # type: ignore[misc]
     def _decode(
         self, encoder_output: Any, prompt: list[int], tokenizer: Any, options: Any
     ) -> Decode:
-        options = self._budgeted(options, len(prompt))
+        budgeted = self._budgeted(options, len(prompt))
+        decode = self._decode_budgeted(encoder_output, prompt, tokenizer, budgeted)
+        limit = budgeted.max_new_tokens
+        if limit is not None and limit != options.max_new_tokens:
+            written = len(decode[0].sequences_ids[0])
+            if written >= limit:  # stopped by the budget, not by the model's end of text
+                if self._budget_cuts is None:
+                    self._budget_cuts = []
+                self._budget_cuts.append({"tokens": written, "budget": int(limit)})
+        return decode
+
+    def _decode_budgeted(
+        self, encoder_output: Any, prompt: list[int], tokenizer: Any, options: Any
+    ) -> Decode:
         temperatures = list(options.temperatures)
         parent = super().generate_with_fallback
         if len(temperatures) < 2:

@@ -20,7 +20,7 @@ from faster_whisper import decode_audio
 
 from annotator.cli import main
 from annotator.core import runs
-from annotator.core.coverage import ENGINE_SKIPPED, NOT_DECODED
+from annotator.core.coverage import BUDGET_CUT, ENGINE_SKIPPED, NOT_DECODED
 from annotator.core.store import Workspace
 from annotator.formats import load_schema
 from annotator.transcribe.engine import TranscribeOptions
@@ -119,6 +119,28 @@ def test_speech_decoded_into_nothing_is_recorded(tmp_path: Path) -> None:
         assert {g.reason for g in heard.gaps} == {NOT_DECODED}
         assert heard.written_ms < heard.heard_ms
         assert result.speech_written_ms == heard.written_ms
+
+
+def test_speech_cut_off_by_the_token_budget_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A decode stopped by the token budget leaves the rest of its window unwritten: the gap
+    names the budget, with the tokens written and the budget. The budget is lowered to 4
+    tokens so that a real clip (jfk.flac, one window under 30 s) meets it; with the real
+    budget this happens on speech faster than 12 tokens a second."""
+    from annotator.transcribe import whisper_model
+
+    monkeypatch.setattr(whisper_model, "token_budget", lambda frames, per_second=100: 4)
+    with Workspace(tmp_path / "w.db") as ws:
+        run_batch(ws, [shared_file("jfk.flac")], TranscribeOptions(language="en"))
+        run = ws.current_run(ws.find_media("jfk.flac").id)
+        assert run is not None
+        heard = runs.coverage(ws, run.id)
+        assert heard is not None and heard.gaps, "the budget left nothing unwritten"
+        assert {g.reason for g in heard.gaps} == {BUDGET_CUT}
+        (cut, *_) = heard.gaps[0].detail["cuts"]
+        assert cut["tokens"] >= cut["budget"] == 4
+        assert heard.written_ms < heard.heard_ms / 2
 
 
 def test_audio_files_stay_the_same(tmp_path: Path) -> None:
