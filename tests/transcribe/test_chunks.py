@@ -139,37 +139,32 @@ def _tiled_demo(tmp_path: Path, times: int) -> Path:
 
 
 def test_cuts_do_not_change_the_transcript(tmp_path: Path) -> None:
-    """Six back-to-back copies of the demo clip (355 s) in 150-second pieces (two cuts): the
-    same words and the same segmentation as one piece (measured: 138 segments, WER 0.0 both
-    ways), because each piece starts with an overlap and the text before it as context.
-    Without them a piece could drop or join lines after a cut (see chunks.py)."""
-    stream = _tiled_demo(tmp_path, 6)
-    engine = Engine(TranscribeOptions(chunk_s=150))
-    _info, segments = engine.transcribe(stream)
-    kept = [s for s in segments if type(s) is MachineSegment]
-    assert len(list(pieces(decode_stream(stream), chunk_s=150))) == 3
-    truth = demo_truth()
-    length = probe(DEMO).duration_ms
-    reference = " ".join(r["text"] for r in truth * 6)
-    assert wer(reference, " ".join(s.text for s in kept)) <= 0.01
-    lines = [
-        (copy * length + int(r["start_ms"]), copy * length + int(r["end_ms"]))
-        for copy in range(6) for r in truth
-    ]
-    assert len(kept) >= len(lines) - 3
+    """Four back-to-back copies of the demo clip (237 s) in 100-second pieces (two cuts) give
+    the same segments as the same audio in one piece: as many, with the same text in the
+    same order, and times within a second (measured: 92 segments each, texts identical,
+    starts within 0.9 s: faster-whisper's VAD ends a piece's last chunk differently). Each
+    piece starts with an overlap and the text before it as context; without them a piece
+    after a cut joined or dropped lines (see chunks.py)."""
+    stream = _tiled_demo(tmp_path, 4)
+    assert len(list(pieces(decode_stream(stream), chunk_s=100))) == 3
+
+    def segments(chunk_s: float) -> list[MachineSegment]:
+        _info, found = Engine(TranscribeOptions(chunk_s=chunk_s, language="en")).transcribe(
+            stream)
+        return [s for s in found if type(s) is MachineSegment]
+
+    whole, cut = segments(1000), segments(100)
+    assert [s.text for s in cut] == [s.text for s in whole]
+    for one, other in zip(whole, cut, strict=True):
+        assert abs(one.start_ms - other.start_ms) <= 1000, (one, other)
+        assert abs(one.end_ms - other.end_ms) <= 1000, (one, other)
     previous = 0
-    joined = []
-    for seg in kept:
+    for seg in cut:
         assert seg.start_ms >= previous - 1, seg  # nothing written twice
         previous = seg.end_ms
-        overlapping = [
-            (s, e) for s, e in lines if min(e, seg.end_ms) - max(s, seg.start_ms) > 200
-        ]
-        if len(overlapping) > 1:
-            joined.append(seg.text)
-    # Measured: none. Without the overlap and context, a 270 s piece after a cut (105 lines)
-    # came out as 34 segments; a few joins are tolerated for another machine's arithmetic.
-    assert len(joined) <= 3, joined
+    truth = demo_truth()
+    reference = " ".join(r["text"] for r in truth * 4)
+    assert wer(reference, " ".join(s.text for s in cut)) <= 0.01
 
 
 def test_after_cut_keeps_only_words_after_the_cut() -> None:
