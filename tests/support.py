@@ -135,3 +135,20 @@ def wer(reference: str, hypothesis: str) -> float:
 def demo_truth() -> list[dict[str, str]]:
     with DEMO_TRUTH.open(newline="") as fh:
         return list(csv.DictReader(fh, delimiter="\t"))
+
+
+def tiled_demo(folder: Path, times: int) -> Path:
+    """The demo clip ``times`` times back to back as a 16 kHz WAV: a real recording long
+    enough for cuts between pieces (the engine's decoder is imported only when called)."""
+    import wave
+
+    from faster_whisper import decode_audio
+
+    clip = (decode_audio(str(DEMO)) * 32767).astype("<i2").tobytes()
+    path = folder / f"demo-x{times}.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(clip * times)
+    return path

@@ -21,7 +21,7 @@ from annotator.transcribe.chunks import (
 )
 from annotator.transcribe.engine import Engine, TranscribeOptions
 
-from support import DEMO, demo_truth, normalise, shared_file, wer
+from support import DEMO, demo_truth, normalise, shared_file, tiled_demo, wer
 
 
 @pytest.mark.parametrize("name", ["demo.mp4", "goforward.wav", "jfk.flac"])
@@ -125,19 +125,6 @@ def test_engine_in_short_pieces_keeps_the_words_and_timings() -> None:
     assert normalise(kept[-1].text)[-5:] == normalise("Do not hurt my baby.")
 
 
-def _tiled_demo(tmp_path: Path, times: int) -> Path:
-    import wave
-
-    clip = (decode_audio(str(DEMO)) * 32767).astype("<i2").tobytes()
-    path = tmp_path / f"demo-x{times}.wav"
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes(clip * times)
-    return path
-
-
 def test_cuts_do_not_change_the_transcript(tmp_path: Path) -> None:
     """Four back-to-back copies of the demo clip (237 s) in 100-second pieces (two cuts) give
     the same segments as the same audio in one piece: as many, with the same text in the
@@ -145,7 +132,7 @@ def test_cuts_do_not_change_the_transcript(tmp_path: Path) -> None:
     starts within 0.9 s: faster-whisper's VAD ends a piece's last chunk differently). Each
     piece starts with an overlap and the text before it as context; without them a piece
     after a cut joined or dropped lines (see chunks.py)."""
-    stream = _tiled_demo(tmp_path, 4)
+    stream = tiled_demo(tmp_path, 4)
     assert len(list(pieces(decode_stream(stream), chunk_s=100))) == 3
 
     def segments(chunk_s: float) -> list[MachineSegment]:

@@ -14,7 +14,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-import wave
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from annotator.core.store import Workspace
 from annotator.transcribe.engine import Engine, TranscribeOptions
 from annotator.transcribe.pipeline import run_batch
 
-from support import DEMO
+from support import DEMO, tiled_demo
 
 Rows = list[tuple[Any, ...]]
 Snapshot = tuple[Rows, Rows, Rows, Rows]
@@ -135,23 +134,11 @@ def test_stopped_run_resumes_to_the_clean_transcript(
     assert _query(db, "SELECT COUNT(*), MIN(status) FROM run") == [(1, "done")]
 
 
-def _tiled_demo(folder: Path, times: int) -> Path:
-    """The demo clip ``times`` times back to back (a real recording, long enough for cuts)."""
-    clip = (decode_audio(str(DEMO)) * 32767).astype("<i2").tobytes()
-    path = folder / f"demo-x{times}.wav"
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes(clip * times)
-    return path
-
-
 def test_run_killed_in_a_later_piece_resumes_from_that_piece(tmp_path: Path) -> None:
     """Three copies of the demo (178 s) in 60-second pieces: killed while the second piece is
     being written, the run is decoded again from that piece's checkpoint (not from the
     start) and ends exactly as a clean run."""
-    media = _tiled_demo(tmp_path, 3)
+    media = tiled_demo(tmp_path, 3)
     pieces = ("--chunk-s", "60")
     clean = _clean(tmp_path, media, *pieces)
     db = tmp_path / "k.db"
