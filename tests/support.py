@@ -152,3 +152,22 @@ def tiled_demo(folder: Path, times: int) -> Path:
         out.setframerate(16000)
         out.writeframes(clip * times)
     return path
+
+
+class DiskFull:
+    """A stand-in for ``annotator.core.runs.store_draft`` that stores ``allowed`` segments,
+    then fails as SQLite does on a full disk (install it with ``monkeypatch.setattr``)."""
+
+    def __init__(self, allowed: int) -> None:
+        from annotator.core import runs
+
+        self.allowed = allowed
+        self.original = runs.store_draft
+
+    def __call__(self, *args: object) -> object:
+        import sqlite3
+
+        if self.allowed <= 0:
+            raise sqlite3.OperationalError("database or disk is full")
+        self.allowed -= 1
+        return self.original(*args)

@@ -30,7 +30,7 @@ from annotator.core.store import Workspace
 from annotator.transcribe.engine import Engine, TranscribeOptions
 from annotator.transcribe.pipeline import run_batch
 
-from support import DEMO, tiled_demo
+from support import DEMO, DiskFull, tiled_demo
 
 Rows = list[tuple[Any, ...]]
 Snapshot = tuple[Rows, Rows, Rows, Rows]
@@ -158,20 +158,6 @@ def test_run_killed_in_a_later_piece_resumes_from_that_piece(tmp_path: Path) -> 
         kept_before)
 
 
-class _DiskFull:
-    """``store_draft`` that fails like SQLite on a full disk after ``allowed`` segments."""
-
-    def __init__(self, allowed: int) -> None:
-        self.allowed = allowed
-        self.original = runs.store_draft
-
-    def __call__(self, ws: Workspace, *args: Any) -> Any:
-        if self.allowed <= 0:
-            raise sqlite3.OperationalError("database or disk is full")
-        self.allowed -= 1
-        return self.original(ws, *args)
-
-
 def test_full_disk_then_retry_equals_a_clean_run(
     tmp_path: Path, transcribed_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -184,7 +170,7 @@ def test_full_disk_then_retry_equals_a_clean_run(
         assert run is not None
         clean = [(d.start_ms, d.end_ms, d.text, d.words) for d in ws.drafts(run.id)]
     db = tmp_path / "w.db"
-    monkeypatch.setattr(runs, "store_draft", _DiskFull(6))
+    monkeypatch.setattr(runs, "store_draft", DiskFull(6))
     with Workspace(db) as ws:
         try:
             (result,) = run_batch(ws, [DEMO], TranscribeOptions())
@@ -252,7 +238,7 @@ def test_full_disk_that_also_refuses_the_failed_status(
             raise sqlite3.OperationalError("database or disk is full")
         original_finish(ws, run_id, status, **kw)
 
-    monkeypatch.setattr(runs, "store_draft", _DiskFull(4))
+    monkeypatch.setattr(runs, "store_draft", DiskFull(4))
     monkeypatch.setattr(runs, "finish", finish)
     db = tmp_path / "w.db"
     with Workspace(db) as ws:

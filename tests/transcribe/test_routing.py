@@ -31,7 +31,7 @@ from annotator.transcribe.routing import (
     route_stretches,
 )
 
-from support import require_tool, wer
+from support import DiskFull, require_tool, wer
 
 # -- the policy ----------------------------------------------------------------------------
 
@@ -227,20 +227,6 @@ def test_clip_maker_tools_are_listed() -> None:
     assert speech_clips.VOICES.keys() >= {"en", "es", "fr", "de"}
 
 
-class _DiskFull:
-    """``store_draft`` that fails like SQLite on a full disk after ``allowed`` segments."""
-
-    def __init__(self, allowed: int) -> None:
-        self.allowed = allowed
-        self.original = runs.store_draft
-
-    def __call__(self, ws: Workspace, *args: Any) -> Any:
-        if self.allowed <= 0:
-            raise sqlite3.OperationalError("database or disk is full")
-        self.allowed -= 1
-        return self.original(ws, *args)
-
-
 def _drafts(ws: Workspace, path: Path) -> list[tuple[Any, ...]]:
     media = ws.find_media(str(path))
     run = ws.current_run(media.id)
@@ -270,7 +256,7 @@ def test_a_bilingual_run_resumed_in_a_later_piece_equals_a_clean_one(
     # (in 8-s pieces a lone Spanish line can make Thai a candidate: see routing.py)
     assert pieces >= 2 and {lang.language for *_, lang in clean} >= {"en", "es"}
     db = tmp_path / "w.db"
-    monkeypatch.setattr(runs, "store_draft", _DiskFull(len(clean) - 3))
+    monkeypatch.setattr(runs, "store_draft", DiskFull(len(clean) - 3))
     with Workspace(db) as ws, contextlib.suppress(sqlite3.OperationalError):
         (failed,) = run_batch(ws, [clip], options, engine_factory=lambda _o: engine)
         assert failed.status == "failed"
