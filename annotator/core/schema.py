@@ -231,4 +231,55 @@ MIGRATIONS: list[list[str]] = [
             text TEXT NOT NULL
         )""",
     ],
+    # 6: the suggestion layer (annotator.core.suggestions): what a detector or a codebook
+    # rule proposes (speaker, tag, split, event, distrust), with its source and confidence,
+    # and what a person decided (open, accepted, rejected; who, when, which audit entry).
+    # Decided rows are kept so a re-run never proposes again what was rejected (``key``).
+    # Events are sounds on the timeline (impact bursts) with their own review state and
+    # tags; voices keep each media's voice embeddings for later cross-video suggestions.
+    [
+        """CREATE TABLE event (
+            id INTEGER PRIMARY KEY,
+            media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            start_ms INTEGER NOT NULL,
+            end_ms INTEGER NOT NULL,
+            count INTEGER NOT NULL DEFAULT 1,
+            strength REAL NOT NULL DEFAULT 0,
+            detail TEXT NOT NULL DEFAULT '{}',
+            state TEXT NOT NULL DEFAULT 'unreviewed',
+            tags TEXT NOT NULL DEFAULT '[]',
+            note TEXT NOT NULL DEFAULT ''
+        )""",
+        "CREATE INDEX event_media ON event(media_id, start_ms)",
+        """CREATE TABLE suggestion (
+            id INTEGER PRIMARY KEY,
+            media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            segment_id INTEGER REFERENCES segment(id) ON DELETE SET NULL,
+            event_id INTEGER REFERENCES event(id) ON DELETE SET NULL,
+            start_ms INTEGER NOT NULL,
+            end_ms INTEGER NOT NULL,
+            value TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '{}',
+            source TEXT NOT NULL DEFAULT '{}',
+            confidence REAL,
+            status TEXT NOT NULL DEFAULT 'open',
+            decided_by TEXT,
+            decided_at TEXT,
+            audit_id INTEGER,
+            created_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX suggestion_media ON suggestion(media_id, status, kind)",
+        "CREATE INDEX suggestion_key ON suggestion(media_id, key)",
+        """CREATE TABLE voice (
+            media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE,
+            label TEXT NOT NULL,
+            centroid TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (media_id, label)
+        )""",
+    ],
 ]
