@@ -282,4 +282,50 @@ MIGRATIONS: list[list[str]] = [
             PRIMARY KEY (media_id, label)
         )""",
     ],
+    # 7: live captures (annotator.core.captures): a capture of a stream or growing file, its
+    # pieces (byte ranges of the captured file, each hashed and chained to the one before,
+    # with when it arrived, the stream's timestamps, the playlist's sequence number and the
+    # HTTP headers kept) and the gaps (drops, reconnects) with their times.
+    [
+        """CREATE TABLE capture (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            path TEXT NOT NULL,
+            media_id INTEGER REFERENCES media(id) ON DELETE SET NULL,
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            status TEXT NOT NULL DEFAULT 'running',
+            sha256 TEXT,
+            size INTEGER,
+            note TEXT NOT NULL DEFAULT ''
+        )""",
+        """CREATE TABLE capture_piece (
+            id INTEGER PRIMARY KEY,
+            capture_id INTEGER NOT NULL REFERENCES capture(id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            byte_offset INTEGER NOT NULL,
+            size INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            chain_sha256 TEXT NOT NULL,
+            arrived_at TEXT NOT NULL,
+            arrived_s REAL NOT NULL,
+            stream_start_ms INTEGER,
+            stream_end_ms INTEGER,
+            media_sequence INTEGER,
+            uri TEXT,
+            headers TEXT NOT NULL DEFAULT '{}',
+            UNIQUE (capture_id, seq)
+        )""",
+        """CREATE TABLE capture_gap (
+            id INTEGER PRIMARY KEY,
+            capture_id INTEGER NOT NULL REFERENCES capture(id) ON DELETE CASCADE,
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            after_seq INTEGER,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            reason TEXT NOT NULL,
+            missed TEXT NOT NULL DEFAULT '[]'
+        )""",
+    ],
 ]
