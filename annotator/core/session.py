@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
-from annotator.core import attribution, editing, edits, gapfill
+from annotator.core import attribution, editing, edits, gapfill, translations
 from annotator.core import search as find
 from annotator.core.codebook import (
     codebook_sha256,
@@ -230,6 +230,14 @@ class ReviewSession:
             "delete_speaker", lambda: attribution.delete_speaker(self, speaker_id)
         )
 
+    def set_speaker_agency(self, speaker_id: int, agency_key: str) -> Change:
+        """The agency a speaker belongs to ('' clears it): every line of theirs shows it
+        unless the line carries an agency tag of its own (:mod:`annotator.core.agency`)."""
+        from annotator.core.agency import speaker_agency_rows
+
+        return self._commit("set_speaker_agency",
+                            lambda: speaker_agency_rows(self, speaker_id, agency_key))
+
     def assign_role(self, seg_ids: int | Iterable[int], codebook_key: str) -> Change:
         """Attribute segments to the speaker of a codebook role, creating that speaker if
         needed, as one undo step (what a one-key speaker shortcut does)."""
@@ -296,14 +304,27 @@ class ReviewSession:
             "insert_segment", lambda: editing.insert_segment(self, start_ms, end_ms, text)
         )
 
-    def set_translation(self, seg_id: int, text: str | None) -> Translation | None:
+    def set_translation(self, seg_id: int, text: str | None) -> Change:
         """Correct a segment's translation: its own human layer beside the machine
-        translation, audited at once (:mod:`annotator.core.translations`). Not on the undo
-        stack: giving the machine's text (or None) again takes the correction back."""
-        from annotator.core.translations import set_human_translation
-
+        translation (:mod:`annotator.core.translations`), audited and one undo step like
+        every edit. The machine's own text (or None) clears the correction."""
         self.segment(seg_id)  # NotFoundError for an id that is not here
-        return set_human_translation(self.ws, self.reviewer, self.media_id, seg_id, text)
+        with self.ws.transaction():
+            before = translations.correction(self.ws, seg_id)
+            after = translations.typed_correction(self.ws, self.media_id, seg_id, text)
+            if after == before:
+                return Change(translations.ACTION)
+            audit_id = translations.write_correction(
+                self.ws, self.reviewer, self.media_id, seg_id, before, after)
+        self._undo.append(translations.TranslationEdit(
+            translations.ACTION, Rows(), Rows(), audit_id, seg_id, before, after))
+        self._redo.clear()
+        return Change(translations.ACTION, audit_id, updated=(seg_id,))
+
+    def translation(self, seg_id: int) -> Translation | None:
+        """A segment's translation (machine, with the reviewer's correction), if any."""
+        self.segment(seg_id)
+        return translations.segment_translations(self.ws, self.media_id).get(seg_id)
 
     def restore_held_back(self, held: SuppressedSegment) -> Change:
         """Put back a segment held back as heard in silence (a reviewer heard speech there):
@@ -368,6 +389,10 @@ class ReviewSession:
         return edits.summarize(action, audit_id, before, after)
 
     def _replay(self, action: str, edit: Edit, before: Rows, after: Rows) -> Change:
+        if isinstance(edit, translations.TranslationEdit):
+            audit_id = translations.replay(self.ws, self.reviewer, self.media_id, edit,
+                                           undo=action == "undo")
+            return Change(action, audit_id, updated=(edit.segment_id,), of=edit.action)
         with self.ws.transaction():
             audit_id = self._write(action, before, after, of=edit)
         self._absorb(before, after)

@@ -5,12 +5,17 @@ and the model that wrote the text (``draft_language``), and with ``--translate e
 translation (``draft_translation``). A review segment inherits both from its draft (a split
 keeps the draft, so both halves keep its language; a segment a reviewer inserted has none).
 A reviewer's correction of a translation is a human layer of its own
-(``segment_translation``), written only by :func:`set_human_translation`, which records the
-before and after in the audit log in the same transaction, like every review edit.
+(``segment_translation``), written only by :func:`write_correction`, which records the
+before and after in the audit log in the same transaction, like every review edit; the
+review session keeps each correction on its undo stack as a :class:`TranslationEdit`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
+from annotator.core.edits import Edit
 from annotator.core.model import SegmentLanguage, Translation
 from annotator.core.store import Workspace
 from annotator.errors import EditError
@@ -50,34 +55,74 @@ def segment_translations(ws: Workspace, media_id: int) -> dict[int, Translation]
     return out
 
 
-def set_human_translation(
-    ws: Workspace, reviewer: str, media_id: int, segment_id: int, text: str | None
-) -> Translation | None:
-    """Correct (or with ``None``, or the machine's own text, clear the correction of) a
-    segment's translation; audited in the same transaction. Returns the new translation."""
+def correction(ws: Workspace, segment_id: int) -> str | None:
+    """The reviewer's correction of a segment's translation as stored (None: no correction)."""
+    row = ws.conn.execute(
+        "SELECT text FROM segment_translation WHERE segment_id=?", (segment_id,)
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def typed_correction(ws: Workspace, media_id: int, segment_id: int, text: str | None) -> str | None:
+    """What typing ``text`` stores: trimmed, and None when it equals the machine's own text
+    (a correction never repeats the machine, so giving its text again clears the correction)."""
+    if text is None:
+        return None
+    typed = text.strip()
+    machine = segment_translations(ws, media_id).get(segment_id)
+    return None if machine is not None and typed == machine.machine_text else typed
+
+
+def write_correction(
+    ws: Workspace, reviewer: str, media_id: int, segment_id: int,
+    before: str | None, after: str | None, *, action: str = ACTION, of: Edit | None = None,
+) -> int:
+    """Write ``after`` over ``before`` (None: no correction) and append the audit entry, in one
+    transaction; returns the entry's id. Refuses when the workspace no longer holds
+    ``before`` (another session changed it), like every review edit. ``of`` is the edit an
+    undo or redo replays."""
     with ws.transaction() as c:
-        row = c.execute(
-            "SELECT media_id FROM segment WHERE id=?", (segment_id,)
-        ).fetchone()
+        row = c.execute("SELECT media_id FROM segment WHERE id=?", (segment_id,)).fetchone()
         if row is None or int(row[0]) != media_id:
             raise EditError(f"segment {segment_id} is not a segment of media {media_id}")
-        before = segment_translations(ws, media_id).get(segment_id)
-        typed = None if text is None else text.strip()
-        if before is not None and typed == before.machine_text:
-            typed = None  # a correction never equals the machine's text
-        if typed is None:
+        if correction(ws, segment_id) != before:
+            raise EditError(
+                f"the translation of segment {segment_id} was changed outside this session;"
+                " reload")
+        if after is None:
             c.execute("DELETE FROM segment_translation WHERE segment_id=?", (segment_id,))
         else:
             c.execute(
                 "INSERT INTO segment_translation(segment_id, text) VALUES (?,?)"
                 " ON CONFLICT(segment_id) DO UPDATE SET text=excluded.text",
-                (segment_id, typed),
+                (segment_id, after),
             )
-        after = segment_translations(ws, media_id).get(segment_id)
-        ws.append_audit(reviewer, media_id, ACTION, [{
-            "table": "segment_translation", "id": segment_id,
-            "before": None if before is None else before.human_text,
-            "after": None if after is None else after.human_text,
-            "machine": None if after is None else after.machine_text,
-        }])
-    return after
+        machine = segment_translations(ws, media_id).get(segment_id)
+        record: dict[str, Any] = {
+            "table": "segment_translation", "id": segment_id, "before": before,
+            "after": after, "machine": None if machine is None else machine.machine_text,
+        }
+        if of is not None:
+            record["of"] = {"audit_id": of.audit_id, "action": of.action}
+        return ws.append_audit(reviewer, media_id, action, [record])
+
+
+@dataclass(frozen=True)
+class TranslationEdit(Edit):
+    """One undoable translation correction. Its row snapshots are empty: the step is the
+    segment's correction before and after (None: none), which undo and redo write back
+    through :func:`write_correction`, audited like the first write."""
+
+    segment_id: int = 0
+    before_text: str | None = None
+    after_text: str | None = None
+
+
+def replay(ws: Workspace, reviewer: str, media_id: int, edit: TranslationEdit,
+           *, undo: bool) -> int:
+    """Undo (or redo) a translation correction; returns the audit entry's id."""
+    before, after = edit.before_text, edit.after_text
+    if undo:
+        before, after = after, before
+    return write_correction(ws, reviewer, media_id, edit.segment_id, before, after,
+                            action="undo" if undo else "redo", of=edit)

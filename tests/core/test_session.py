@@ -511,6 +511,53 @@ def test_undo_and_redo_are_audited_with_snapshots(
     assert redo["changes"][0]["after"] == {"human_text": "Out of the car."}
 
 
+def _translated(ws: Workspace) -> tuple[int, int]:
+    """A media with one Spanish segment and its machine translation: (media id, segment id)."""
+    from annotator.core import runs
+    from annotator.core.model import MachineSegment, RunStatus, Translation
+
+    media = add_media(ws)
+    run = ws.start_run(media.id, "base", "a" * 64, {}, {})
+    runs.store_draft(ws, run, 0, MachineSegment(
+        0, 0, 2000, "Tenemos un bebé.", (), -0.3, 0.02, 1.1, language="es",
+        language_probability=0.99, model_id="base",
+        translation=Translation("en", "We have a bebe.", "base", "b" * 64)))
+    runs.finish(ws, run.id, RunStatus.DONE)
+    return media.id, ws.segments(media.id)[0].id
+
+
+def test_a_translation_correction_is_one_audited_undo_step(ws: Workspace) -> None:
+    media_id, seg_id = _translated(ws)
+    s = ReviewSession(ws, media_id, "ana")
+    s.set_note(seg_id, "family in the back")
+    change = s.set_translation(seg_id, "  We have a baby. ")
+    assert change.updated == (seg_id,) and change.audit_id is not None
+    fixed = s.translation(seg_id)
+    assert fixed is not None and fixed.text == "We have a baby."
+    assert fixed.machine_text == "We have a bebe."
+    assert s.set_translation(seg_id, "We have a baby.").empty  # the same again: nothing
+    undone = s.undo()
+    assert undone.of == "translation.edit" and undone.updated == (seg_id,)
+    back = s.translation(seg_id)
+    assert back is not None and back.human_text is None and back.text == "We have a bebe."
+    assert s.segment(seg_id).note == "family in the back"  # only the translation step undone
+    s.redo()
+    assert s.translation(seg_id).text == "We have a baby."  # type: ignore[union-attr]
+    first, undo, redo = [e for e in ws.audit(media_id) if e["action"] != "set_note"]
+    assert first["action"] == "translation.edit"
+    assert (first["changes"][0]["before"], first["changes"][0]["after"]) == (
+        None, "We have a baby.")
+    assert (undo["action"], undo["changes"][0]["after"]) == ("undo", None)
+    assert undo["changes"][0]["of"] == {"audit_id": first["id"], "action": "translation.edit"}
+    assert (redo["action"], redo["changes"][0]["after"]) == ("redo", "We have a baby.")
+    s.undo()
+    s.undo()  # the note: undo goes on through the other edits in order
+    assert s.segment(seg_id).note == "" and not s.can_undo
+    assert s.translation(seg_id).human_text is None  # type: ignore[union-attr]
+    from annotator.verify import check_chain
+    assert all(f.ok for f in check_chain(ws.conn))  # the chain holds through undo, redo
+
+
 def test_new_edit_clears_redo(session: ReviewSession) -> None:
     session.set_note(1, "a")
     session.set_note(1, "b")

@@ -119,7 +119,8 @@ def test_a_reviewer_corrects_the_translation_as_its_own_audited_layer(
     media_id = _bilingual(workspace)
     session = ReviewSession(workspace, media_id, "ana")
     seg = session.segments[1]
-    after = session.set_translation(seg.id, "We have a baby in the back seat, please.")
+    session.set_translation(seg.id, "We have a baby in the back seat, please.")
+    after = session.translation(seg.id)
     assert after is not None and after.machine_text == "We have a baby in the back seat."
     assert after.text == "We have a baby in the back seat, please."
     (entry,) = [a for a in workspace.audit(media_id) if a["action"] == "translation.edit"]
@@ -132,5 +133,6 @@ def test_a_reviewer_corrects_the_translation_as_its_own_audited_layer(
     assert translation["machine_text"] == "We have a baby in the back seat."
     assert data["segments"][1]["machine_text"] == "Tenemos un bebé en el asiento de atrás."
     # giving the machine's text again takes the correction back
-    back = session.set_translation(seg.id, "We have a baby in the back seat.")
+    session.set_translation(seg.id, "We have a baby in the back seat.")
+    back = session.translation(seg.id)
     assert back is not None and back.human_text is None
