@@ -1,0 +1,1 @@
+"""Suggestions the machine proposes (voices, impact events, tags) for a person to accept."""
