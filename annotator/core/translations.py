@@ -64,11 +64,12 @@ def correction(ws: Workspace, segment_id: int) -> str | None:
 
 
 def typed_correction(ws: Workspace, media_id: int, segment_id: int, text: str | None) -> str | None:
-    """What typing ``text`` stores: trimmed, and None when it equals the machine's own text
-    (a correction never repeats the machine, so giving its text again clears the correction)."""
-    if text is None:
+    """What typing ``text`` stores: trimmed, and None when it is empty or equals the machine's
+    own text (a correction never repeats the machine, so giving its text again, or nothing,
+    clears the correction)."""
+    typed = "" if text is None else text.strip()
+    if not typed:
         return None
-    typed = text.strip()
     machine = segment_translations(ws, media_id).get(segment_id)
     return None if machine is not None and typed == machine.machine_text else typed
 

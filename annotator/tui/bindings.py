@@ -42,6 +42,8 @@ SECTIONS: list[tuple[str, list[Binding]]] = [
     ]),
     ("Edit", [
         Binding("e", "edit_text", "Edit text", id="edit.text"),
+        Binding("y", "edit_translation", "Edit translation (own layer)", show=False,
+                id="edit.translation"),
         Binding("S", "split", "Split at a word…", show=False, id="edit.split"),
         Binding("J", "merge", "Join with next", show=False, id="edit.merge"),
         Binding("i", "insert", "Insert a segment after", show=False, id="edit.insert"),

@@ -5,7 +5,8 @@ that wrote the text, and with ``--translate en`` a machine translation
 (:mod:`annotator.core.translations`). :class:`LanguageLayer` reads them from the workspace
 and answers what the screen's parts ask: the language label of a row, the lines the detail
 pane adds (language, original and translation, machine or corrected), which text the table
-shows (``b`` toggles original / translation) and which segments a language filter keeps.
+shows (``b`` toggles original / translation) and which segments a language filter keeps;
+``y`` asks for a reviewer's correction of a translation (:meth:`LanguageLayer.ask_correction`).
 It never touches widgets: the review screen hands it to the table and the detail pane.
 All text it returns is built as :class:`rich.text.Text` from cleaned plain strings
 (:func:`annotator.tui.display.clean`): a translation is as untrusted as the transcript.
@@ -13,12 +14,24 @@ All text it returns is built as :class:`rich.text.Text` from cleaned plain strin
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Protocol
+
 from rich.text import Text
 
+from annotator.core.edits import Change
 from annotator.core.model import Segment, SegmentLanguage, Translation
+from annotator.core.session import ReviewSession
 from annotator.core.store import Workspace
-from annotator.core.translations import segment_languages, segment_translations
+from annotator.core.translations import ACTION, segment_languages, segment_translations
 from annotator.tui.display import clean
+
+
+class Prompt(Protocol):
+    """The review screen's one-line dialog (:meth:`ReviewScreen._prompt`)."""
+
+    def __call__(self, title: str, done: Callable[[str], object], value: str = "", *,
+                 context: Text | None = None) -> None: ...
 
 
 class LanguageLayer:
@@ -53,6 +66,13 @@ class LanguageLayer:
         found = self.language(seg)
         return clean(found.language) if found is not None else ""
 
+    def toggle(self) -> str:
+        """Show translations (where there is one) in the table, or the original again;
+        returns what to tell the reviewer."""
+        self.show_translation = not self.show_translation
+        shown = "translations" if self.show_translation else "original text"
+        return f"Table shows {shown} (b toggles)."
+
     def table_text(self, seg: Segment) -> str:
         """The text a table row shows: the translation when toggled on and there is one."""
         if self.show_translation:
@@ -72,13 +92,52 @@ class LanguageLayer:
             figure = "forced" if found.probability is None else f"{found.probability:.2f}"
             out.append(f" ({figure}, written by {clean(found.model_id)})", "dim")
         translated = self.translation(seg)
-        if translated is not None:
-            out.append("\n")
-            kind = "corrected translation" if translated.human_text is not None else (
-                f"machine translation by {clean(translated.model_id)}")
-            out.append(f"{clean(translated.language)} ({kind}): ", "dim")
-            out.append(clean(translated.text), "italic")
+        if translated is None:
+            return out
+        machine = f"machine translation by {clean(translated.model_id)}"
+        out.append("\n")
+        if translated.human_text is not None:
+            out.append(f"{clean(translated.language)} (corrected translation): ", "dim")
+            out.append(clean(translated.human_text), "bold italic")
+            if translated.machine_text:
+                out.append(f"\n{machine}: ", "dim")
+                out.append(clean(translated.machine_text), "dim italic")
+            return out
+        out.append(f"{clean(translated.language)} ({machine}): ", "dim")
+        out.append(clean(translated.text), "italic")
         return out
+
+    def absorb(self, change: Change) -> bool:
+        """Read the translations again after a change of one (an edit, its undo or redo);
+        True when it was one (the segment rows themselves did not change)."""
+        if ACTION not in (change.action, change.of):
+            return False
+        self.translations = segment_translations(self.ws, self.media_id)
+        return True
+
+    def ask_correction(
+        self, seg: Segment | None, session: ReviewSession, prompt: Prompt,
+        apply: Callable[[Callable[[], Change]], object], notify: Callable[[str], object],
+    ) -> None:
+        """Open the edit dialog for a segment's translation (the reviewer's own layer, kept
+        beside the machine's): Enter saves it through the session (audited, one undo step),
+        an empty line or the machine's text again takes the correction back."""
+        if seg is None:
+            return
+        translated = self.translation(seg)
+        found = self.language(seg)
+        if translated is None and (found is None or found.language == "en"):
+            notify("This segment has no translation: it is in English (or in no language "
+                   "recorded). Translations come with transcribe --translate en.")
+            return
+        context = Text("original: ", style="dim italic") + Text(clean(seg.text), style="dim")
+        if translated is not None and translated.machine_text:
+            context.append(f"\nmachine translation by {clean(translated.model_id)}: ",
+                           style="dim italic")
+            context.append(clean(translated.machine_text), style="dim")
+        prompt("Edit translation (empty: back to the machine's)", lambda text: apply(
+            lambda: session.set_translation(seg.id, text)),
+            translated.text if translated is not None else "", context=context)
 
     def codes(self) -> list[str]:
         """The languages recorded for this media, most segments first."""

@@ -7,7 +7,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from textual.widgets import Input
+
 from annotator.core import runs
+from annotator.core.document import load_transcript
 from annotator.core.model import MachineSegment, RunStatus, Translation
 from annotator.core.store import Workspace
 from annotator.tui.filtering import ViewFilter
@@ -61,3 +64,41 @@ async def test_language_and_translation_show_and_toggle(
         await pilot.pause()
         assert [s.text for s in review.table.rows] == ["Tenemos un bebé atrás."]
         assert review.languages.codes() == ["en", "es"]
+
+
+async def test_y_corrects_the_translation_as_its_own_undoable_layer(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    db = tmp_path / "w.db"
+    ref = _bilingual(db)
+    app = make_app(db, ref, reviewer="ana")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        review = app.review
+        await pilot.press("y")  # an English line: nothing to translate
+        await pilot.pause()
+        assert app.screen is review
+        await pilot.press("j", "y")
+        await pilot.pause()
+        field = app.screen.query_one("#prompt-input", Input)
+        assert field.value == "We have a baby [bold]in back."
+        field.value = "We have a baby in the back seat."
+        await pilot.press("enter")
+        await pilot.pause()
+        seg = review.table.current
+        assert seg is not None and seg.text == "Tenemos un bebé atrás."  # original untouched
+        detail = review.languages.detail(seg).plain
+        assert "en (corrected translation): We have a baby in the back seat." in detail
+        assert "machine translation by base: We have a baby [bold]in back." in detail
+        assert review.table.cells(1)[-1].plain == "es Tenemos un bebé atrás."
+        await pilot.press("b")
+        assert review.table.cells(1)[-1].plain == "es We have a baby in the back seat."
+        with Workspace(db) as ws:
+            (entry,) = [e for e in ws.audit(int(ref)) if e["action"] == "translation.edit"]
+            assert entry["reviewer"] == "ana"
+            data = load_transcript(ws, int(ref))
+            assert data.translations[seg.id].text == "We have a baby in the back seat."
+        await pilot.press("z")
+        await pilot.pause()
+        assert review.table.cells(1)[-1].plain == "es We have a baby [bold]in back."
+        assert "corrected" not in review.languages.detail(seg).plain

@@ -224,6 +224,8 @@ class ReviewScreen(Screen[None]):
         """Repaint what ``change`` touched (and nothing else)."""
         if change.empty:
             return
+        if self.languages.absorb(change):
+            self.table.invalidate()  # a translation changed: its row shows it if b is on
         if change.codebook or change.speakers:
             # Labels shown in many rows changed: re-render lazily, keep the row list.
             self.table.set_rows(self.table.rows, self.session.speakers, self.session.codebook)
@@ -339,6 +341,10 @@ class ReviewScreen(Screen[None]):
         context = Text("machine: ", style="dim italic") + words_text(seg)
         self._prompt("Edit text", lambda text: self.apply(
             lambda: self.session.set_text(seg.id, text)), seg.text, context=context)
+
+    def action_edit_translation(self) -> None:
+        self.languages.ask_correction(self.table.current, self.session, self._prompt, self.apply,
+                                      lambda text: self.notify(text, timeout=4, markup=False))
 
     def action_note(self) -> None:
         seg = self.table.current
@@ -492,11 +498,8 @@ class ReviewScreen(Screen[None]):
                         self.languages).start(self.view_filter)
 
     def action_toggle_translation(self) -> None:
-        """Show translations (where there is one) in the table, or the original again."""
-        self.languages.show_translation = not self.languages.show_translation
+        self.notify(self.languages.toggle(), timeout=2, markup=False)
         self.table.invalidate()
-        shown = "translations" if self.languages.show_translation else "original text"
-        self.notify(f"Table shows {shown} (b toggles).", timeout=2, markup=False)
 
     # -- playback -----------------------------------------------------------------------------
 
