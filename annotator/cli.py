@@ -26,8 +26,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from annotator import __version__
+from annotator.cli_capture import COMMANDS as CAPTURE_COMMANDS
 from annotator.cli_output import (
     BatchProgress,
+    labels_option,
     media_json,
     print_json,
     print_table,
@@ -120,6 +122,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 for _command in RECORD_COMMANDS:  # verify, media, report (annotator.cli_record)
+    cli.add_command(_command)
+for _command in CAPTURE_COMMANDS:  # capture (annotator.cli_capture)
     cli.add_command(_command)
 
 
@@ -293,7 +297,7 @@ def transcribe(
 def _export_media(
     ws: Workspace, media_id: int, formats: Sequence[str], out: Path, redact_paths: bool,
     *, warn: bool = False, reviewer: str | None = None, redact_names: bool = False,
-    captions: str = "original",
+    captions: str = "original", labels: str = "name",
 ) -> list[Path]:
     """Export one media with its manifest (:mod:`annotator.publish`); with ``warn``, each
     of its transcript's warnings (a partial transcript, a file that ends early) also goes to
@@ -304,7 +308,7 @@ def _export_media(
     from annotator.publish import export_media
 
     def prepare(transcript: Transcript) -> Transcript:
-        transcript = dataclasses.replace(transcript, captions=captions)
+        transcript = dataclasses.replace(transcript, captions=captions, labels=labels)
         if warn:
             for warning in transcript.warnings:
                 _warning(f"{transcript.media.path}: {warning}")
@@ -339,6 +343,7 @@ def _user() -> str:
 @redact_option
 @redact_what_option
 @captions_option
+@labels_option
 @click.option("--reviewer", default=None,
               help="Who exports, as the manifest records it (default: $USER).")
 @click.option("--relink", type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -348,6 +353,7 @@ def _user() -> str:
 def export_cmd(
     media: tuple[str, ...], format_: str, out: Path, redact_paths: bool, db: Path,
     reviewer: str | None, relink: Path | None, redact: frozenset[str], captions: str,
+    labels: str,
 ) -> None:
     """Export transcripts (MEDIA: id, sha256 prefix, path or file name) with their review.
 
@@ -374,6 +380,7 @@ def export_cmd(
                 for path in _export_media(
                     ws, m.id, formats, out, redact_paths or "paths" in redact, warn=True,
                     reviewer=reviewer, redact_names="names" in redact, captions=captions,
+                    labels=labels,
                 ):
                     click.echo(str(path))
             except AnnotatorError as exc:

@@ -198,3 +198,15 @@ def summary(results: Sequence[FileResult]) -> None:
 def languages_note(counts: dict[str, int]) -> str:
     """``languages: en 5, es 5`` (segments per detected language; '?' not detected)."""
     return "languages: " + ", ".join(f"{k or '?'} {n}" for k, n in counts.items())
+
+
+#: ``--labels`` of the export commands (values: :data:`annotator.formats.labels.LABELS`,
+#: repeated here so that ``--help`` does not import the formats).
+labels_option = click.option(
+    "--labels", type=click.Choice(["name", "name+agency", "none"]), default="name",
+    show_default=True,
+    help="The visible label SRT, WebVTT and ASS cues start with: the speaker's name "
+         "('Officer: ...'), the name and the line's agency ('Officer (Local police): ...'; a "
+         "line's own agency tag, else its speaker's), or none. Players do not show WebVTT "
+         "<v> names or ASS speaker names, so this is how viewers see who speaks.",
+)

@@ -59,6 +59,9 @@ class Transcript:
     #: what caption formats write: "original", "translation" (where there is one, else the
     #: original) or "both" (bilingual: the original above its translation)
     captions: str = "original"
+    #: the visible speaker label caption formats put before each cue's text: "name",
+    #: "name+agency" or "none" (see :mod:`annotator.formats.labels`)
+    labels: str = "name"
 
     def language_of(self, seg: Segment) -> SegmentLanguage | None:
         return self.languages.get(seg.id)

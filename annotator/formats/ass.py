@@ -2,7 +2,9 @@
 
 Written with pysubs2. Each speaker gets a style of its own with a distinct colour (the first
 ten speakers get ten different colours, then the palette repeats); segments without a speaker
-use the white ``Default`` style. Every event's Name field is the speaker label. Tags are
+use the white ``Default`` style. Every event's Name field is the speaker label; libass shows
+a speaker only as the style's colour, so the event text also starts with a visible label
+(``Officer: text``, ``--labels``: see :mod:`annotator.formats.labels`). Tags are
 written as ``Comment`` events over the same time span (``tags: Strike on window or vehicle;
 ICE``), which editors list but renderers never draw. Provenance goes in the comment lines at
 the top of ``[Script Info]``, after ``WARNING:`` lines when the transcript has warnings (a
@@ -25,6 +27,7 @@ import pysubs2
 from annotator.core.document import Transcript
 from annotator.core.model import Segment, Speaker
 from annotator.formats.base import FormatBase, caption_lines, provenance_lines, warning_lines
+from annotator.formats.labels import caption_label, labelled
 from annotator.formats.text import lookalike_markup, one_line
 
 DEFAULT_STYLE = "Default"
@@ -78,6 +81,14 @@ def tags_comment(transcript: Transcript, seg: Segment) -> str:
     return "tags: " + "; ".join(safe_text(transcript.tag_label(key)) for key in seg.tags)
 
 
+def event_text(transcript: Transcript, seg: Segment) -> str:
+    """The caption's lines joined by ``\\N`` (a bilingual caption: the original above its
+    translation), the first starting with the visible label (:func:`caption_label`)."""
+    text = "\\N".join(safe_text(line) for line, _tag in caption_lines(transcript, seg))
+    label = caption_label(transcript, seg)
+    return labelled(safe_text(label) if label is not None else None, text)
+
+
 class AssFormat(FormatBase):
     """ASS subtitles: a style per speaker, Name = speaker, tags as Comment events."""
 
@@ -102,9 +113,7 @@ class AssFormat(FormatBase):
             end = max(seg.end_ms, start)
             subs.append(
                 pysubs2.SSAEvent(
-                    start=start, end=end, style=style, name=name, text="\\N".join(
-                        safe_text(line) for line, _tag in caption_lines(transcript, seg)
-                    ),
+                    start=start, end=end, style=style, name=name, text=event_text(transcript, seg),
                 )
             )
             if seg.tags:

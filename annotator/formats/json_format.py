@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from annotator.core.agency import effective_agency
 from annotator.core.document import Transcript
 from annotator.core.model import Codebook, Media, Run, Segment, Speaker, SuppressedSegment
 from annotator.errors import TranscriptFileError
@@ -143,7 +144,18 @@ def _segment(seg: Segment, transcript: Transcript) -> dict[str, Any]:
             {**w.to_dict(), "probability": _finite(w.probability)} for w in seg.words
         ],
         **_language(transcript, seg),
+        "agency": _agency(transcript, seg),
     }
+
+
+def _agency(transcript: Transcript, seg: Segment) -> dict[str, Any] | None:
+    """The agency the line speaks for (its own agency tags, else its speaker's) and where
+    that came from (:mod:`annotator.core.agency`); null when neither names one."""
+    found = effective_agency(seg, transcript.speakers, transcript.codebook)
+    if found is None:
+        return None
+    labels = found.labels(transcript.codebook)
+    return {"keys": list(found.keys), "labels": list(labels), "source": found.source}
 
 
 def _language(transcript: Transcript, seg: Segment) -> dict[str, Any]:

@@ -1,8 +1,10 @@
 """SubRip (SRT): captions for any video player, one cue per segment.
 
 Written with pysubs2. A cue reads ``Speaker label: text`` when the segment has a speaker
-(the label as the reviewer typed it) and just the text otherwise. SRT has no room for
-provenance or tags; use the JSON export for those.
+(the label as the reviewer typed it) and just the text otherwise; ``--labels name+agency``
+adds the line's agency (``Officer (Local police): text``) and ``--labels none`` leaves the
+label out (see :mod:`annotator.formats.labels`). SRT has no room for provenance or tags; use
+the JSON export for those.
 
 SRT has no comment syntax either, so a transcript with warnings (a run still in progress or
 interrupted, a file that ends early) gets a first cue of its own, from 0:00 to
@@ -28,6 +30,7 @@ import pysubs2
 from annotator.core.document import Transcript
 from annotator.core.model import Segment
 from annotator.formats.base import FormatBase, caption_lines, warning_lines
+from annotator.formats.labels import caption_label, labelled
 from annotator.formats.text import break_timestamps, lookalike_markup, one_line
 
 #: How long the warning cue of a partial transcript shows (from the start of the media).
@@ -40,13 +43,12 @@ def safe_text(text: str) -> str:
 
 
 def cue_text(transcript: Transcript, seg: Segment) -> str:
-    """The text of one cue: ``label: text`` when a speaker is known; a bilingual caption
-    puts the translation on a line of its own below the original (pysubs2 writes ``\\N``
-    as a line break; escaped text can hold no backslash)."""
+    """The text of one cue: ``label: text`` when there is a label (:func:`caption_label`); a
+    bilingual caption puts the translation on a line of its own below the original (pysubs2
+    writes ``\\N`` as a line break; escaped text can hold no backslash)."""
     text = "\\N".join(safe_text(line) for line, _tag in caption_lines(transcript, seg))
-    label = transcript.speaker_label(seg)
-    speaker = safe_text(label) if label is not None else ""
-    return f"{speaker}: {text}" if speaker else text
+    label = caption_label(transcript, seg)
+    return labelled(safe_text(label) if label is not None else None, text)
 
 
 class SrtFormat(FormatBase):

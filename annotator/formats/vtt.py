@@ -8,7 +8,9 @@ Written by hand because pysubs2's WebVTT writer has neither voice spans nor comm
   comes before it;
 - each segment is one numbered cue; when the segment has a speaker the text is wrapped in a
   voice span, ``<v Speaker label>text</v>``, which players can style and screen readers can
-  announce (browsers do not print the name by themselves);
+  announce; browsers and players do not print that name, so the cue text itself also starts
+  with a visible label, ``<v Officer>Officer: text</v>`` (``--labels``, see
+  :mod:`annotator.formats.labels`; the voice span stays whatever the labels);
 - timestamps are ``HH:MM:SS.mmm``.
 
 Escaping follows the WebVTT spec: in cue text and in the voice annotation ``&``, ``<`` and
@@ -28,6 +30,7 @@ import html
 from annotator.core.document import Transcript
 from annotator.core.model import Segment
 from annotator.formats.base import FormatBase, caption_lines, provenance_lines, warning_lines
+from annotator.formats.labels import caption_label, labelled
 from annotator.formats.text import break_timestamps, one_line
 
 
@@ -55,13 +58,16 @@ def comment_value(text: str) -> str:
 
 
 def cue_payload(transcript: Transcript, seg: Segment) -> str:
-    """The cue text, with a voice span when the segment has a speaker, and each line in a
-    ``<lang xx>`` span when its language is known (a bilingual caption: the original line,
-    then the translation's)."""
+    """The cue text, with a voice span when the segment has a speaker, the visible label
+    (:func:`caption_label`) before the first line, and each line in a ``<lang xx>`` span when
+    its language is known (a bilingual caption: the original line, then the translation's)."""
     lines = [
         f"<lang {tag}>{escape_text(line)}</lang>" if tag else escape_text(line)
         for line, tag in caption_lines(transcript, seg) if one_line(line)
     ]
+    shown = caption_label(transcript, seg)
+    if lines and shown:
+        lines[0] = labelled(escape_text(shown), lines[0])
     text = "\n".join(lines)
     label = transcript.speaker_label(seg)
     voice = escape_text(label) if label is not None else ""

@@ -35,8 +35,8 @@ def test_parses_back_with_times_styles_names_and_tags(stop: Transcript, tmp_path
     lines = dialogues(subs)
     assert [(e.start, e.end) for e in lines] == [(s.start_ms, s.end_ms) for s in STOP]
     assert [(e.style, e.name, e.plaintext) for e in lines] == [
-        ("Officer 1", "Officer 1", "Step out of the vehicle."),
-        ("Bystander", "Bystander", "Why are you stopping me?"),
+        ("Officer 1", "Officer 1", "Officer 1: Step out of the vehicle."),
+        ("Bystander", "Bystander", "Bystander: Why are you stopping me?"),
         (DEFAULT_STYLE, "", "Okay."),
     ]
     comments = [e for e in subs if e.is_comment]
@@ -86,8 +86,10 @@ def test_injections_in_text_speakers_and_tags(build: TranscriptBuilder, tmp_path
     for event, seg in zip(lines, segs, strict=True):
         assert (event.start, event.end) == (seg.start_ms, seg.end_ms)
         assert "\n" not in event.plaintext
-        assert as_typed(event.plaintext) == one_line(seg.text)
-        assert as_typed(event.name) == one_line(seg.text)
+        typed = one_line(seg.text)  # the speaker's label is the text too
+        assert as_typed(event.plaintext) == (f"{typed}: {typed}" if typed else typed)
+        assert len(parse_tags(event.text)) == 1  # neither label nor text opens a block
+        assert as_typed(event.name) == typed
         assert event.style in subs.styles
     for comment, i in zip((e for e in subs if e.is_comment), range(len(segs)), strict=True):
         assert comment.text == f"tags: \uff5b\uff3can8\uff5dtag{i}"
@@ -97,7 +99,7 @@ def test_commas_in_labels_do_not_shift_fields(build: TranscriptBuilder) -> None:
     label = "Smith, John, Sgt."
     (event,) = load(AssFormat.to_string(build([Seg(0, 1000, "a, b, c", speaker=label)], [label])))
     assert event.name == event.style == label.replace(",", FULLWIDTH_COMMA)
-    assert event.plaintext == "a, b, c"
+    assert event.plaintext == "Smith, John, Sgt.: a, b, c"  # the visible label keeps commas
     assert (event.marginl, event.marginr, event.marginv) == (0, 0, 0)
 
 

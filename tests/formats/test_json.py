@@ -70,7 +70,8 @@ def test_export_validates_and_round_trips_every_field(stop: Transcript, tmp_path
         (e.kind, e.key, e.label, e.description, e.shortcut) for e in stop.codebook.entries
     ]
     assert len(data["segments"]) == len(stop.segments) == len(STOP)
-    for out, seg in zip(data["segments"], stop.segments, strict=True):
+    agencies = [{"keys": ["ice"], "labels": ["ICE"], "source": "line"}, None, None]
+    for out, seg, agency in zip(data["segments"], stop.segments, agencies, strict=True):
         assert out == {
             "id": seg.id, "start_ms": seg.start_ms, "end_ms": seg.end_ms, "text": seg.text,
             "machine_text": seg.machine_text, "human_text": seg.human_text,
@@ -82,7 +83,7 @@ def test_export_validates_and_round_trips_every_field(stop: Transcript, tmp_path
             "words": [w.to_dict() for w in seg.words],
             # no language recorded for these hand-made drafts (see test_languages.py)
             "language": None, "language_probability": None, "written_by": None,
-            "translation": None,
+            "translation": None, "agency": agency,
         }
 
 

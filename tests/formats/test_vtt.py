@@ -47,11 +47,11 @@ def test_expected_output(stop: Transcript) -> None:
 
         1
         00:00:00.000 --> 00:00:01.500
-        <v Officer 1>Step out of the vehicle.</v>
+        <v Officer 1>Officer 1: Step out of the vehicle.</v>
 
         2
         00:00:01.500 --> 00:00:03.250
-        <v Bystander>Why are you stopping me?</v>
+        <v Bystander>Bystander: Why are you stopping me?</v>
 
         3
         00:00:03.250 --> 00:00:04.010
@@ -66,7 +66,7 @@ def test_parses_back_with_same_times_and_voices(stop: Transcript, tmp_path: Path
     assert times(vtt) == [(s.start_ms, s.end_ms) for s in STOP]
     assert [c.voice for c in vtt.captions] == ["Officer 1", "Bystander", None]
     assert [c.text for c in vtt.captions] == [
-        "Step out of the vehicle.", "Why are you stopping me?", "Okay."
+        "Officer 1: Step out of the vehicle.", "Bystander: Why are you stopping me?", "Okay."
     ]
     (note,) = vtt.header_comments
     assert stop.media.sha256 in note and MODEL_SHA256 in note and __version__ in note
@@ -89,7 +89,8 @@ def test_injections_stay_text_in_cue_and_voice(build: TranscriptBuilder, tmp_pat
         assert cue.raw_text.count("<") == 2 and "-->" not in cue.raw_text  # only our own tags
         assert cue.voice is not None
         assert as_typed(cue.voice) == one_line(seg.text)
-        assert as_typed(cue.text) == one_line(seg.text)
+        typed = one_line(seg.text)  # the speaker's label is the text too
+        assert as_typed(cue.text) == (f"{typed}: {typed}" if typed else typed)
     assert len(pysubs2.load(str(path), encoding="utf-8")) == len(INJECTIONS)
 
 
@@ -164,4 +165,4 @@ def test_voice_names_cannot_open_tags(build: TranscriptBuilder) -> None:
     out = VttFormat.to_string(build([Seg(0, 1000, "hi", speaker="A>B <c.x>")], ["A>B <c.x>"]))
     (cue,) = webvtt.from_string(out, strict=True).captions
     assert cue.voice == "A&gt;B &lt;c.x&gt;"
-    assert re.fullmatch(r"<v [^<>]+>hi</v>", cue.raw_text)
+    assert re.fullmatch(r"<v [^<>]+>[^<>]+: hi</v>", cue.raw_text)
