@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from rich.text import Text
 
+from annotator.core.agency import effective_agency
 from annotator.core.model import Codebook, ReviewState, Segment, Speaker
 from annotator.core.search import LOW_WORD_PROBABILITY, is_low_confidence
 from annotator.formats.text import one_line, strip_controls
@@ -70,16 +71,17 @@ def speaker_label(seg: Segment, speakers: Mapping[int, Speaker]) -> str:
     return sp.label if sp is not None else f"#{seg.speaker_id}"
 
 
-def agency_keys(
-    seg: Segment, speakers: Mapping[int, Speaker], codebook: Codebook
-) -> list[str]:
-    """The segment's agency tags, else the agency of its speaker."""
-    keys = [k for k in seg.tags if _kind(codebook, k) == "agency"]
-    if not keys and seg.speaker_id is not None:
-        sp = speakers.get(seg.speaker_id)
-        if sp is not None and sp.agency:
-            keys = [sp.agency]
-    return keys
+#: How an agency inherited from the speaker looks, next to one tagged on the line itself.
+INHERITED_STYLE = "italic dim"
+
+
+def agency_text(seg: Segment, speakers: Mapping[int, Speaker], codebook: Codebook) -> Text:
+    """The agency cell: the line's own agency tags plain, the speaker's agency in
+    :data:`INHERITED_STYLE` (a decision about this line vs one made once for the person)."""
+    found = effective_agency(seg, speakers, codebook)
+    if found is None:
+        return literal("")
+    return literal(", ".join(found.labels(codebook)), INHERITED_STYLE if found.inherited else "")
 
 
 def _kind(codebook: Codebook, key: str) -> str:
@@ -95,13 +97,12 @@ def row_cells(
     marker.append(STATE_GLYPH[seg.state], STATE_STYLE[seg.state])
     marker.append(LOW_GLYPH if is_low_confidence(seg) else " ", "bold magenta")
     marker.append(EDITED_GLYPH if (seg.corrected or seg.note) else " ", "cyan")
-    agency = ", ".join(codebook.label(k) for k in agency_keys(seg, speakers, codebook))
     tags = ", ".join(codebook.label(k) for k in seg.tags if _kind(codebook, k) != "agency")
     return (
         marker,
         literal(clock(seg.start_ms), "dim"),
         literal(speaker_label(seg, speakers)),
-        literal(agency),
+        agency_text(seg, speakers, codebook),
         literal(tags),
         literal(seg.text),
     )
@@ -132,6 +133,11 @@ def detail_text(
     who = speaker_label(seg, speakers)
     out.append("   speaker: ", "dim")
     out.append(clean(who) if who else "—")
+    found = effective_agency(seg, speakers, codebook)
+    if found is not None:
+        out.append("   agency: ", "dim")
+        out.append(clean(", ".join(found.labels(codebook))), "bold")
+        out.append(" (of the speaker)" if found.inherited else " (this line)", "dim")
     out.append("\n")
     if seg.corrected:
         out.append(clean_block(seg.text))
