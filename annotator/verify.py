@@ -6,6 +6,8 @@ stable):
 1. **media files**: each media whose file is present is hashed again and compared with the
    SHA-256 it was registered under (a missing file is reported, not failed: evidence is
    often archived elsewhere);
+   **live captures** (:func:`check_captures`): each piece of a captured file rehashed and
+   its hash chain recomputed, naming the piece whose bytes changed;
 2. **the audit chain** (:mod:`annotator.core.chain`): every entry's content against its hash,
    and every entry's ``prev_hash`` against the entry before it;
 3. **machine drafts and runs**: every draft segment and run row against the hash the chain
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from annotator.core import chain
+from annotator.core import captures, chain
 from annotator.core.media import file_sha256
 from annotator.core.model import Media
 from annotator.core.store import Workspace
@@ -55,6 +57,7 @@ def verify(
     found: list[Finding] = []
     if ws is not None:
         found += check_media_files(ws.list_media() if media is None else [media])
+        found += check_captures(ws, media)
         found += check_chain(ws.conn)
     if exports is not None:
         found += check_manifests(exports, ws, media)
@@ -81,6 +84,35 @@ def check_media_files(media: Iterable[Media]) -> list[Finding]:
             ))
         else:
             out.append(Finding(True, what, f"SHA-256 {m.sha256[:12]}… matches"))
+    return out
+
+
+def check_captures(ws: Workspace, media: Media | None = None) -> list[Finding]:
+    """Live captures (:mod:`annotator.core.captures`): every piece's bytes in the captured
+    file against the SHA-256 recorded when it arrived, the chain of piece hashes, and the
+    file's size against the pieces (bytes added after the capture are named too)."""
+    out = []
+    for cap in captures.all_captures(ws):
+        if media is not None and cap.media_id != media.id:
+            continue
+        what = f"capture {cap.id} ({cap.path})"
+        if not Path(cap.path).is_file():
+            out.append(Finding(True, what, "file not present here; not rehashed"))
+            continue
+        recorded = captures.pieces(ws, cap.id)
+        try:
+            problems = [str(p) for p in captures.check_pieces(cap, recorded)]
+        except MediaError as exc:
+            out.append(Finding(False, what, f"cannot be read ({exc.cause})"))
+            continue
+        end = sum(p.size for p in recorded)
+        size = Path(cap.path).stat().st_size
+        if size != end and cap.status != "running":
+            problems.append(f"the file holds {size} bytes, the pieces {end}")
+        out += [Finding(False, what, problem) for problem in problems]
+        if not problems:
+            out.append(Finding(True, what, f"{len(recorded)} pieces match their SHA-256 and "
+                                           "hash chain"))
     return out
 
 
