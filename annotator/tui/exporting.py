@@ -3,8 +3,10 @@
 :class:`Exporter` is a plain object the screen owns. The screen's dialog
 (:class:`~annotator.tui.screens.export.ExportScreen`) returns the formats and the folder;
 :meth:`Exporter.export` runs a thread worker that reads a consistent snapshot through its own
-workspace connection (:func:`~annotator.core.document.load_transcript`), writes each file
-atomically with :func:`annotator.formats.export` and posts the written paths back.
+workspace connection, writes each file atomically and the manifest beside them with
+:func:`annotator.publish.export_media` (what ``annotator export`` calls, so ``annotator verify
+--exports DIR`` checks both alike) and posts the written paths back. Like the CLI it refuses
+when the file at the media's path is no longer the recording that was transcribed.
 """
 
 from __future__ import annotations
@@ -34,10 +36,12 @@ class Exporter:
             super().__init__()
             self.error = error
 
-    def __init__(self, host: DOMNode, db_path: Path, media_id: int, folder: Path) -> None:
+    def __init__(self, host: DOMNode, db_path: Path, media_id: int, folder: Path, *,
+                 reviewer: str = "") -> None:
         self.host = host
         self.db_path = db_path
         self.media_id = media_id
+        self.reviewer = reviewer  # who exports, as the manifest records it
         self.folder = folder  # the dialog offers the last folder used
         self.last: list[Path] = []  # the files the last export wrote
 
@@ -56,20 +60,28 @@ class Exporter:
 
     def _export(self, request: ExportRequest) -> None:
         """Runs in a thread worker."""
-        from annotator.core.document import load_transcript
+        from annotator.core.acquisition import require_same_file
+        from annotator.core.document import Transcript
         from annotator.core.store import Workspace
-        from annotator.formats import export
+        from annotator.formats.manifest import Redaction
+        from annotator.publish import export_media
+
+        def prepare(transcript: Transcript) -> Transcript:
+            return transcript.without_paths() if request.redact_paths else transcript
 
         try:
             with Workspace(self.db_path) as ws:
-                transcript = load_transcript(ws, self.media_id)
-            if request.redact_paths:
-                transcript = transcript.without_paths()
-            paths = [export(transcript, fmt, request.folder) for fmt in request.formats]
+                # Another recording under the media's name: refuse, as `annotator export` does.
+                require_same_file(ws.media(self.media_id))
+                done = export_media(
+                    ws, self.media_id, request.formats, request.folder,
+                    reviewer=self.reviewer or "unknown",
+                    redaction=Redaction(paths=request.redact_paths), prepare=prepare,
+                )
         except AnnotatorError as exc:
             self.host.post_message(Exporter.Failed(str(exc)))
             return
-        self.host.post_message(Exporter.Done(paths))
+        self.host.post_message(Exporter.Done([*done.files, done.manifest]))
 
     def done(self, paths: list[Path]) -> None:
         self.last = paths

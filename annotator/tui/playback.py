@@ -11,7 +11,9 @@ player command runs in a thread worker too, so a slow or dead mpv never freezes 
 The player calls back on its reader thread; that callback only posts :class:`Playback.Position`.
 
 Without mpv the app works as before: :class:`Playback.Off` says how to install it and
-:attr:`Playback.state` stays ``"none"`` (the screen disables the playback keys). When mpv found
+:attr:`Playback.state` stays ``"none"`` (the screen disables the playback keys). A file whose
+SHA-256 is not the recorded one (issue 10.1) is never played: :class:`Playback.Off` says so
+and the state becomes ``FAILED``; the transcript stays reviewable. When mpv found
 no audio device and fell back to silent output (``Player.silent``),
 :meth:`Playback.silence_notice` says so once, unless the app asked for ``--ao=null`` itself.
 """
@@ -75,10 +77,11 @@ class Playback:
 
     def __init__(
         self, host: DOMNode, media_path: Path, *, video: bool = False,
-        player_args: Sequence[str] = (),
+        player_args: Sequence[str] = (), sha256: str | None = None,
     ) -> None:
         self.host = host
         self.media_path = media_path
+        self.sha256 = sha256  # the recorded hash: another file is never played as this media
         self.video = video
         self.player_args = tuple(player_args)
         self.player: Player | None = None
@@ -95,6 +98,9 @@ class Playback:
             self.host.post_message(Playback.Off("No player", (
                 f"Audio playback is off: mpv was not found. To listen, "
                 f"{player_mod.INSTALL_ADVICE}. Everything else works without it."), 15))
+            if self.media_path.is_file():  # still say when it is another recording
+                self.host.run_worker(self._same_recording, name="media check",
+                                     group="player-start", thread=True, exit_on_error=False)
             return
         if not self.media_path.is_file():
             self.host.post_message(Playback.Off(
@@ -105,10 +111,35 @@ class Playback:
                              exclusive=True, thread=True, exit_on_error=False)
         self.host.set_interval(0.3, self._check_idle)
 
+    def _same_recording(self) -> bool:
+        """Runs in a thread worker (hashing a long recording takes a while): is the file the
+        recording that was transcribed? If not, post :class:`Playback.Off` saying so and
+        refuse to play it (its words and times would be taken for this media's)."""
+        from annotator.core.media import file_sha256
+
+        if self.sha256 is None:
+            return True
+        try:
+            found = file_sha256(self.media_path)
+        except AnnotatorError:
+            return True  # unreadable: the player says so when it tries
+        if found == self.sha256:
+            return True
+        self.state = PlayerState.FAILED
+        self.host.post_message(Playback.Off("Not the recording that was transcribed", (
+            f"Playback is off: {self.media_path} is not the recording that was transcribed "
+            f"(its SHA-256 is {found[:12]}…, recorded {self.sha256[:12]}…: edited, re-encoded "
+            "or replaced), so it is not played as this media. If the original has moved, "
+            "`annotator media relink MEDIA PATH` accepts it (same SHA-256 only); then open "
+            "the review again. The transcript can still be reviewed."), 30))
+        return False
+
     def _start_player(self) -> None:
         """Runs in a thread worker."""
         from annotator.player import Player
 
+        if not self._same_recording():
+            return
         player = Player(self.media_path, video=self.video, extra_args=self.player_args,
                         on_position=self._on_position)
         try:

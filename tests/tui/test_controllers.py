@@ -218,7 +218,8 @@ async def test_exporter_writes_in_a_worker_and_reports(demo_db: Path, demo_ref: 
         await host.workers.wait_for_complete()
         await pilot.pause()
     (done,) = host.of(Exporter.Done)
-    assert sorted(p.suffix for p in done.paths) == [".json", ".srt"]
+    assert sorted(p.suffix for p in done.paths) == [".json", ".json", ".srt"]
+    assert done.paths[-1].name.endswith(".manifest.json")  # as `annotator export` writes
     assert json.loads(next(p for p in done.paths if p.suffix == ".json").read_text())
     (failed,) = host.of(Exporter.Failed)
     assert failed.error

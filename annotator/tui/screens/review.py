@@ -82,9 +82,10 @@ class ReviewScreen(Screen[None]):
         self.detail = DetailPane(id="detail")
         self.status = StatusBar(id="status")
         self.playback = Playback(self, settings.media_path, video=settings.video,
-                                 player_args=settings.player_args)
+                                 player_args=settings.player_args, sha256=session.media.sha256)
         self.transcriber = Transcriber(self, settings.db_path, settings.transcribe)
-        self.exporter = Exporter(self, settings.db_path, session.media_id, settings.export_dir)
+        self.exporter = Exporter(self, settings.db_path, session.media_id, settings.export_dir,
+                                 reviewer=session.reviewer)
         self.gaps = GapView(self, GapFiller(self, settings.db_path, session.media_id))
         self._last_query = ""
         self.languages = LanguageLayer(session.ws, session.media_id)
@@ -304,7 +305,7 @@ class ReviewScreen(Screen[None]):
         if value == ADD:
             self._prompt("New speaker name", lambda label: self._assigned(
                 lambda: self.session.add_speaker(label, assign=ids)), allow_empty=False)
-        else:
+        elif not choices.follow_up(self.session, ids, value, self._assigned, self.detail):
             self._assigned(choices.speaker_operation(self.session, ids, value))
 
     def _tag_chosen(self, kind: str, ids: list[int], value: str) -> None:
