@@ -30,6 +30,7 @@ import hashlib
 import json
 import re
 import tomllib
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,12 @@ KINDS: tuple[str, ...] = tuple(SECTIONS.values())
 TAG_KINDS: tuple[str, ...] = tuple(k for k in KINDS if k != "speaker")
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-_ENTRY_FIELDS = frozenset({"label", "description", "shortcut"})
+_TEXT_FIELDS = frozenset({"label", "description", "shortcut"})
+#: Rule fields of a tag entry (see :func:`parse_rules`): lists of strings.
+RULE_FIELDS = frozenset({"phrases", "patterns"})
+_ENTRY_FIELDS = _TEXT_FIELDS | RULE_FIELDS
+#: A pattern longer than this is refused: rules run on every segment of long streams.
+MAX_PATTERN = 300
 _LOCAL = re.compile(r"^(?P<base>.*)\+local\.(?P<n>\d+)$")
 DEFAULT_RESOURCE = "default_codebook.toml"
 
@@ -210,6 +216,76 @@ def install_codebook(ws: Workspace, media_id: int, codebook: Codebook, source_te
     return codebook_id
 
 
+# -- rules: phrases and patterns that suggest a tag -------------------------------------------
+
+
+@dataclass(frozen=True)
+class TagRule:
+    """What makes a segment's text suggest a tag (see :mod:`annotator.suggest.rules`).
+
+    ``phrases`` match as whole words, ignoring case, except a phrase written all in capitals
+    ("ICE"), which is an acronym and matches only in capitals (not "ice on the road").
+    ``patterns`` are regular expressions, matched ignoring case anywhere in the text.
+    """
+
+    key: str
+    kind: str
+    phrases: tuple[str, ...]
+    patterns: tuple[str, ...]
+    compiled: tuple[re.Pattern[str], ...]
+
+
+def parse_rules(text: str, source: str = "<string>") -> dict[str, TagRule]:
+    """The tag rules of a codebook's TOML text, by entry key (entries without rules left
+    out). A bad rule raises :class:`CodebookError` naming the file and the entry."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CodebookError(source, f"invalid TOML: {exc}") from exc
+    rules: dict[str, TagRule] = {}
+    for section, body in data.items():
+        if section not in SECTIONS or not isinstance(body, dict):
+            continue
+        for key, fields in body.items():
+            if isinstance(fields, dict):
+                rule = _rule(key, SECTIONS[section], fields, f"[{section}.{key}]", source)
+                if rule is not None:
+                    rules[key] = rule
+    return rules
+
+
+def _rule(
+    key: str, kind: str, fields: dict[str, Any], where: str, source: str
+) -> TagRule | None:
+    lists: dict[str, tuple[str, ...]] = {}
+    for name in sorted(RULE_FIELDS):
+        value = fields.get(name, [])
+        if not isinstance(value, list) or not all(
+                isinstance(v, str) and v.strip() for v in value):
+            raise CodebookError(source, f"{where}: {name} must be a list of non-empty strings")
+        lists[name] = tuple(value)
+    if not lists["phrases"] and not lists["patterns"]:
+        return None
+    compiled = [_phrase_pattern(p) for p in lists["phrases"]]
+    for pattern in lists["patterns"]:
+        if len(pattern) > MAX_PATTERN:
+            raise CodebookError(
+                source, f"{where}: pattern longer than {MAX_PATTERN} characters")
+        try:
+            compiled.append(re.compile(pattern, re.IGNORECASE))
+        except re.error as exc:
+            raise CodebookError(
+                source, f"{where}: pattern {pattern!r} is not a valid regular expression ({exc})"
+            ) from None
+    return TagRule(key, kind, lists["phrases"], lists["patterns"], tuple(compiled))
+
+
+def _phrase_pattern(phrase: str) -> re.Pattern[str]:
+    words = r"\s+".join(re.escape(w) for w in phrase.split())
+    acronym = phrase.isupper()
+    return re.compile(rf"(?<!\w){words}(?!\w)", 0 if acronym else re.IGNORECASE)
+
+
 # -- helpers ----------------------------------------------------------------------------------
 
 
@@ -230,13 +306,16 @@ def _entry(kind: str, section: str, key: str, fields: Any, source: str) -> Codeb
             source, f"{where}: unknown field {unknown[0]!r} (expected {sorted(_ENTRY_FIELDS)})"
         )
     values: dict[str, str] = {}
-    for name in _ENTRY_FIELDS:
+    for name in _TEXT_FIELDS:
         value = fields.get(name, "")
         if not isinstance(value, str):
             raise CodebookError(source, f"{where}: {name} must be a string")
         values[name] = value
     if not values["label"].strip():
         raise CodebookError(source, f"{where}: missing label")
+    if RULE_FIELDS & set(fields) and kind not in TAG_KINDS:
+        raise CodebookError(source, f"{where}: phrases and patterns are for tags only")
+    _rule(key, kind, fields, where, source)  # a bad rule fails when the codebook is read
     return CodebookEntry(kind, key, values["label"], values["description"], values["shortcut"])
 
 

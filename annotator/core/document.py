@@ -7,11 +7,11 @@ in one read, so every format writes from the same consistent snapshot.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 from annotator import __version__
-from annotator.core import runs
+from annotator.core import acquisition, chain, runs
 from annotator.core.coverage import Coverage
 from annotator.core.gapfill import visible_gaps
 from annotator.core.model import (
@@ -27,6 +27,8 @@ from annotator.core.model import (
 )
 from annotator.core.runlock import holder
 from annotator.core.store import Workspace, utcnow
+from annotator.core.suggestions import Event, Suggestion, suggestions
+from annotator.core.suggestions import events as timeline
 from annotator.core.translations import segment_languages, segment_translations
 
 
@@ -62,6 +64,18 @@ class Transcript:
     #: the visible speaker label caption formats put before each cue's text: "name",
     #: "name+agency" or "none" (see :mod:`annotator.formats.labels`)
     labels: str = "name"
+    #: the suggestion layer (:mod:`annotator.core.suggestions`): every suggestion with its
+    #: status, and the events on the timeline (accepted ones become caption cues)
+    suggestions: tuple[Suggestion, ...] = ()
+    events: tuple[Event, ...] = ()
+
+    #: where the recording came from (issue 10.1): ``stated`` acquisition facts (value,
+    #: set_at, set_by) and what the file's ``container`` metadata claims, read at export
+    #: time (:mod:`annotator.core.acquisition`), so an export alone says where it came from
+    acquisition: dict[str, Any] = field(default_factory=dict)
+    #: the audit chain's newest entry when this snapshot was read (``audit_id``, ``sha256``;
+    #: None for an empty chain): the state of the record the export was made from
+    chain_head: dict[str, Any] | None = None
 
     def language_of(self, seg: Segment) -> SegmentLanguage | None:
         return self.languages.get(seg.id)
@@ -183,6 +197,8 @@ def load_transcript(ws: Workspace, media_id: int) -> Transcript:
             heard = replace(heard, gaps=tuple(visible_gaps(ws, media_id)))
         languages = segment_languages(ws, media_id)
         translated = segment_translations(ws, media_id)
+        stated, head = acquisition.facts(ws, media_id), chain.head(ws.conn)
+        suggested, events = tuple(suggestions(ws, media_id)), tuple(timeline(ws, media_id))
     return Transcript(
         media, run, segments, speakers, codebook, info, __version__, utcnow(), suppressed,
         warnings=transcript_warnings(
@@ -190,4 +206,8 @@ def load_transcript(ws: Workspace, media_id: int) -> Transcript:
             in_progress=run is not None and run_in_progress(ws, media, run),
         ),
         coverage=heard, languages=languages, translations=translated,
+        acquisition={"stated": stated,
+                     "container": acquisition.container_facts(Path(media.path))},
+        chain_head=None if head is None else head.to_dict(),
+        suggestions=suggested, events=events,
     )

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
-from annotator.core import attribution, editing, edits, gapfill, translations
+from annotator.core import attribution, editing, edits, gapfill, suggesting, translations
 from annotator.core import search as find
 from annotator.core.codebook import (
     codebook_sha256,
@@ -281,6 +281,21 @@ class ReviewSession:
             shortcut=shortcut, tag=ids,
         ))
 
+    # -- suggestions (rules in annotator.core.suggesting) ------------------------------------
+
+    def accept_suggestions(self, ids: int | Iterable[int]) -> Change:
+        """Accept open suggestions: the annotation is written, audited and marked as from
+        them, all as one undo step (accept all of a voice or a rule: pass all their ids)."""
+        return suggesting.accept(self, _ids(ids))
+
+    def reject_suggestions(self, ids: int | Iterable[int]) -> Change:
+        """Reject open suggestions (kept, so a re-run does not propose them again)."""
+        return suggesting.reject(self, _ids(ids))
+
+    def name_voice(self, voice: str, label: str, role: str = "", agency: str = "") -> Change:
+        """"Voice B is the ICE agent": every open suggestion of the voice, one undo step."""
+        return suggesting.name_voice(self, voice, label, role, agency)
+
     # -- timing and structure (rules in annotator.core.editing) -------------------------------
 
     def split(self, seg_id: int, at_word_index: int) -> Change:
@@ -389,6 +404,8 @@ class ReviewSession:
         return edits.summarize(action, audit_id, before, after)
 
     def _replay(self, action: str, edit: Edit, before: Rows, after: Rows) -> Change:
+        if isinstance(edit, suggesting.SuggestionEdit):
+            return suggesting.replay(self, edit, undo=action == "undo")
         if isinstance(edit, translations.TranslationEdit):
             audit_id = translations.replay(self.ws, self.reviewer, self.media_id, edit,
                                            undo=action == "undo")

@@ -24,6 +24,7 @@ from typing import Any
 from annotator.core.agency import effective_agency
 from annotator.core.document import Transcript
 from annotator.core.model import Codebook, Media, Run, Segment, Speaker, SuppressedSegment
+from annotator.core.suggestions import event_origins, segment_origins
 from annotator.errors import TranscriptFileError
 from annotator.formats.base import FormatBase
 
@@ -49,14 +50,27 @@ def to_dict(transcript: Transcript) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "provenance": transcript.provenance(),
+        "audit_chain_head": transcript.chain_head,
         "media": _media(transcript.media),
+        "acquisition": _acquisition(transcript),
         "run": None if transcript.run is None else _run(transcript.run),
         "speakers": [_speaker(sp) for _, sp in sorted(transcript.speakers.items())],
         "codebook": None if transcript.codebook is None else _codebook(transcript.codebook),
         "segments": [_segment(seg, transcript) for seg in transcript.segments],
         "suppressed": [_suppressed(seg) for seg in transcript.suppressed],
         "coverage": None if transcript.coverage is None else transcript.coverage.to_dict(),
+        "suggestions": [sug.to_dict() for sug in transcript.suggestions],
+        "events": [
+            {**ev.to_dict(), "origin": event_origins(transcript.suggestions, ev)}
+            for ev in transcript.events
+        ],
     }
+
+
+def _acquisition(transcript: Transcript) -> dict[str, Any]:
+    """Where the recording came from: stated facts and the container's own claims."""
+    return {"stated": transcript.acquisition.get("stated", {}),
+            "container": transcript.acquisition.get("container", {})}
 
 
 def _finite(value: float | None) -> float | None:
@@ -145,6 +159,7 @@ def _segment(seg: Segment, transcript: Transcript) -> dict[str, Any]:
         ],
         **_language(transcript, seg),
         "agency": _agency(transcript, seg),
+        "origin": segment_origins(transcript.suggestions, seg),
     }
 
 

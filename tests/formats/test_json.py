@@ -84,6 +84,7 @@ def test_export_validates_and_round_trips_every_field(stop: Transcript, tmp_path
             # no language recorded for these hand-made drafts (see test_languages.py)
             "language": None, "language_probability": None, "written_by": None,
             "translation": None, "agency": agency,
+            "origin": [],  # no accepted suggestion (see tests/suggest/test_layer.py)
         }
 
 
