@@ -13,15 +13,18 @@ from collections.abc import Callable, Sequence
 from annotator.core.edits import Change
 from annotator.core.model import Codebook, SuppressedSegment
 from annotator.core.session import ReviewSession
+from annotator.tui.agency import SPEAKER_AGENCY, agency_chord, agency_item
 from annotator.tui.display import clock
 from annotator.tui.screens.picker import CLEAR, Choice, assign_keys
+from annotator.tui.widgets.detail import DetailPane
 
 KIND_TITLES = {"speaker": "Speaker", "agency": "Agency", "action": "Action", "other": "Tag"}
 
 def speaker_choices(session: ReviewSession, ids: Sequence[int]) -> list[Choice]:
     """The codebook's speaker roles (shown with the name their speaker got, if renamed) and
     every other speaker; values are ``role:KEY`` or ``speaker:ID``. Marked: the speaker all
-    of ``ids`` already have."""
+    of ``ids`` already have; when they share one, ``@`` sets that speaker's agency
+    (:mod:`annotator.tui.agency`)."""
     current = {session.segment(i).speaker_id for i in ids}
     items: list[tuple[str, str, str, str, bool]] = []
     playing_roles: set[int] = set()
@@ -37,7 +40,24 @@ def speaker_choices(session: ReviewSession, ids: Sequence[int]) -> list[Choice]:
     for sp in session.speakers.values():
         if sp.id not in playing_roles:
             items.append(("", f"speaker:{sp.id}", sp.label, sp.role, current == {sp.id}))
-    return assign_keys(items)
+    agency = agency_item(session, ids)
+    return assign_keys([*items, agency] if agency is not None else items)
+
+
+def follow_up(
+    session: ReviewSession, ids: Sequence[int], value: str,
+    apply: Callable[[Callable[[], Change]], None], detail: DetailPane,
+) -> bool:
+    """Open in ``detail`` the chord a speaker choice leads to (``@``: the speaker's agency,
+    :mod:`annotator.tui.agency`); False when the choice is an operation of its own."""
+    if value != SPEAKER_AGENCY:
+        return False
+    chord = agency_chord(session, ids, apply)
+    if chord is None:  # the lines no longer share one speaker
+        detail.app.bell()
+    else:
+        detail.open_chord(chord)
+    return True
 
 
 def speaker_operation(
