@@ -10,7 +10,7 @@ chain state the files were made from, not a later one. The CLI's ``export`` and
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from annotator.core import chain
@@ -42,6 +42,8 @@ def export_media(
         head = chain.head(ws.conn)
     if prepare is not None:
         transcript = prepare(transcript)
+    if redaction is not None and redaction.names:
+        transcript = without_fact_names(transcript)
     files = [export(transcript, fmt, out) for fmt in formats]
     data = manifest.build(
         transcript, files, reviewer=reviewer, head=head,
@@ -49,3 +51,19 @@ def export_media(
     )
     written = manifest.write(data, manifest.manifest_path(files[0]))
     return Published(transcript, tuple(files), written)
+
+
+#: Stated acquisition facts that name people or hold free text (where names end up).
+NAMING_FACTS = frozenset({"captured_by", "obtained_from", "notes"})
+
+
+def without_fact_names(transcript: Transcript) -> Transcript:
+    """The acquisition facts as a ``--redact names`` export carries them: who stated each
+    fact, and the facts that name people or are free text, are left out (marked
+    ``(redacted)``); where, when and how it was obtained stay, as do the file's own claims."""
+    stated = {
+        key: {**fact, "set_by": "(redacted)",
+              "value": "(redacted)" if key in NAMING_FACTS else fact["value"]}
+        for key, fact in transcript.acquisition.get("stated", {}).items()
+    }
+    return replace(transcript, acquisition={**transcript.acquisition, "stated": stated})

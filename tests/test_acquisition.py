@@ -151,3 +151,44 @@ def test_transcribe_records_the_stated_facts(
             "source_url": "https://example.org/jfk", "captured_by": "White House Press Office",
         }
         assert [e["action"] for e in ws.audit(media.id)] == ["media.set"]
+
+
+def test_the_json_export_says_where_the_recording_came_from(
+    workspace: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Stated facts, the container's own claims and the audit chain's head at export time are
+    in the JSON (valid against its schema); --redact names leaves out who stated them and the
+    facts that name people."""
+    import jsonschema
+
+    from annotator.formats import load_schema, read_json
+
+    db, _clip = workspace
+    assert main(["media", "set", "1", "source_url=https://example.org/live/123",
+                 "captured_by=Jane Roe", "obtained_how=yt-dlp", "--by", "erin",
+                 "--db", str(db)]) == 0
+    out = tmp_path / "out"
+    assert main(["export", "1", "--format", "json", "--out", str(out), "--db", str(db)]) == 0
+    capsys.readouterr()
+    (path,) = [p for p in out.glob("*.json") if not p.name.endswith(".manifest.json")]
+    data = read_json(path)
+    jsonschema.Draft202012Validator(load_schema()).validate(data)
+    stated, container = data["acquisition"]["stated"], data["acquisition"]["container"]
+    assert stated["source_url"]["value"] == "https://example.org/live/123"
+    assert stated["captured_by"]["value"] == "Jane Roe"
+    assert stated["captured_by"]["set_by"] == "erin"
+    assert (container["device_model"], container["gps"]) == ("Pixel 7", "+40.7128-074.0060/")
+    manifest = json.loads(next(out.glob("*.manifest.json")).read_text())
+    with Workspace(db, read_only=True) as ws:
+        (entry,) = ws.audit(1)  # the facts' entry is the newest link of the chain
+    assert data["audit_chain_head"] == manifest["audit_chain_head"]
+    assert data["audit_chain_head"]["audit_id"] == entry["id"]
+    redacted = tmp_path / "redacted"
+    assert main(["export", "1", "--format", "json", "--redact", "names", "--out",
+                 str(redacted), "--db", str(db)]) == 0
+    (path,) = [p for p in redacted.glob("*.json") if not p.name.endswith(".manifest.json")]
+    text = path.read_text()
+    assert "Jane Roe" not in text and "erin" not in text
+    stated = json.loads(text)["acquisition"]["stated"]
+    assert stated["captured_by"]["value"] == "(redacted)"
+    assert stated["obtained_how"]["value"] == "yt-dlp"
