@@ -38,6 +38,8 @@ from annotator.cli_output import (
 )
 from annotator.cli_record import COMMANDS as RECORD_COMMANDS
 from annotator.cli_record import fact_options, redact_what_option, stated_facts
+from annotator.cli_suggest import COMMANDS as SUGGEST_COMMANDS
+from annotator.cli_suggest import suggest_after, suggest_option
 from annotator.core.model import Media
 from annotator.core.store import DEFAULT_DB, Workspace
 from annotator.errors import (
@@ -123,6 +125,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 for _command in RECORD_COMMANDS:  # verify, media, report (annotator.cli_record)
     cli.add_command(_command)
+for _command in SUGGEST_COMMANDS:  # suggest (annotator.cli_suggest)
+    cli.add_command(_command)
 for _command in CAPTURE_COMMANDS:  # capture (annotator.cli_capture)
     cli.add_command(_command)
 
@@ -202,6 +206,7 @@ for _command in CAPTURE_COMMANDS:  # capture (annotator.cli_capture)
 @captions_option
 @fact_options
 @json_transcribe_option
+@suggest_option
 @db_option
 def transcribe(
     inputs: tuple[str, ...], scheduler: str | None, shared_fs: bool,
@@ -210,7 +215,7 @@ def transcribe(
     no_vad: bool, vad_min_silence: int, keep_hallucinations: bool, force: bool, export_: str,
     out: Path, redact_paths: bool, db: Path, wait: bool, allow_truncated: bool,
     chunk_s: float | None, as_json: bool, captions: str, only: str | None,
-    reviewer: str | None,
+    reviewer: str | None, suggest: bool,
 ) -> None:
     """Transcribe audio or video files (or every media file in folders) into the workspace.
 
@@ -258,6 +263,8 @@ def transcribe(
                 from annotator.core.acquisition import set_facts
 
                 set_facts(ws, result.media.id, stated, _user())
+            if suggest and result.media is not None and result.status != "failed":
+                suggest_after(ws, result.media.id)
             if formats and result.media is not None:
                 result.exports = _export_media(
                     ws, result.media.id, formats, out, redact_paths, captions=captions

@@ -77,6 +77,18 @@ class Transcript:
     #: None for an empty chain): the state of the record the export was made from
     chain_head: dict[str, Any] | None = None
 
+    def caption_cues(self) -> tuple[Segment, ...]:
+        """What caption formats write, in time order: the segments, and each accepted event
+        (reviewed and tagged) as a cue of its own such as ``[12 strikes]``, a segment with no
+        speaker and a negative id (it is not a row of the review layer)."""
+        events = [
+            Segment(-ev.id, ev.media_id, ev.start_ms, ev.end_ms, ev.caption)
+            for ev in self.events if ev.state != "unreviewed" and ev.tags
+        ]
+        if not events:
+            return self.segments
+        return tuple(sorted((*self.segments, *events), key=lambda s: (s.start_ms, s.id)))
+
     def language_of(self, seg: Segment) -> SegmentLanguage | None:
         return self.languages.get(seg.id)
 

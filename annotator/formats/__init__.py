@@ -9,6 +9,7 @@ to :data:`FORMAT_IDENTIFIER_TO_FORMAT_CLASS` (see :mod:`annotator.formats.base`)
 - ``srt``: SubRip captions, ``Speaker: text``;
 - ``vtt``: WebVTT captions with ``<v Speaker>`` voice spans and a provenance ``NOTE``;
 - ``ass``: ASS subtitles, a coloured style per speaker, tags as ``Comment`` events.
+- ``rttm``: speaker turns for diarization scoring (named speakers, else voice suggestions).
 
 :func:`export` names files ``<media file stem>.<first 12 hex digits of its SHA-256><ext>``,
 e.g. ``demo.3f2a9c1b7d4e.srt`` for ``demo.mp4``: readable, the same on every export of the
@@ -31,6 +32,7 @@ from annotator.formats.atomic import write_atomic
 from annotator.formats.base import FormatBase
 from annotator.formats.json_format import JsonFormat, load_schema, read_json
 from annotator.formats.manifest import SUFFIX as MANIFEST_SUFFIX
+from annotator.formats.rttm import RttmFormat
 from annotator.formats.srt import SrtFormat
 from annotator.formats.vtt import VttFormat
 
@@ -56,6 +58,7 @@ FORMAT_IDENTIFIER_TO_FORMAT_CLASS: dict[str, type[FormatBase]] = {
     "srt": SrtFormat,
     "vtt": VttFormat,
     "ass": AssFormat,
+    "rttm": RttmFormat,
 }
 
 #: File extension (with its dot) -> format identifier.

@@ -105,7 +105,7 @@ class AssFormat(FormatBase):
         styles = speaker_styles(transcript)
         for index, name in enumerate(styles.values()):
             subs.styles[name] = _style(index)
-        for seg in transcript.segments:
+        for seg in transcript.caption_cues():
             speaker: Speaker | None = transcript.speaker_of(seg)
             style = styles[speaker.id] if speaker is not None else DEFAULT_STYLE
             name = safe_field(speaker.label) if speaker is not None else ""

@@ -65,7 +65,7 @@ class SrtFormat(FormatBase):
         if warnings:
             # pysubs2 writes "\N" as a line break: one warning per line of the cue.
             subs.append(pysubs2.SSAEvent(start=0, end=WARNING_CUE_MS, text="\\N".join(warnings)))
-        for seg in transcript.segments:
+        for seg in transcript.caption_cues():
             start = max(seg.start_ms, 0)
             subs.append(
                 pysubs2.SSAEvent(

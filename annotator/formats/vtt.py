@@ -89,7 +89,7 @@ class VttFormat(FormatBase):
         if warnings:  # first, in a block of their own: the first thing a reader sees
             out += ["NOTE", *warnings, ""]
         out += ["NOTE", *note, ""]
-        for number, seg in enumerate(transcript.segments, 1):
+        for number, seg in enumerate(transcript.caption_cues(), 1):
             end = max(seg.end_ms, seg.start_ms)
             out += [str(number), f"{timestamp(seg.start_ms)} --> {timestamp(end)}"]
             payload = cue_payload(transcript, seg)

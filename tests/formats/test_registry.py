@@ -26,6 +26,7 @@ from annotator.formats import (
 )
 from annotator.formats.ass import AssFormat
 from annotator.formats.json_format import JsonFormat
+from annotator.formats.rttm import RttmFormat
 from annotator.formats.srt import SrtFormat
 from annotator.formats.vtt import VttFormat
 
@@ -33,9 +34,10 @@ from .builders import STOP, STOP_SPEAKERS, TranscriptBuilder
 
 
 def test_registry_maps_identifiers_and_extensions() -> None:
-    expected = {"json": JsonFormat, "srt": SrtFormat, "vtt": VttFormat, "ass": AssFormat}
+    expected = {"json": JsonFormat, "srt": SrtFormat, "vtt": VttFormat, "ass": AssFormat,
+                "rttm": RttmFormat}
     assert expected == FORMAT_IDENTIFIER_TO_FORMAT_CLASS
-    extensions = {".json": "json", ".srt": "srt", ".vtt": "vtt", ".ass": "ass"}
+    extensions = {".json": "json", ".srt": "srt", ".vtt": "vtt", ".ass": "ass", ".rttm": "rttm"}
     assert extensions == FILE_EXTENSION_TO_FORMAT_IDENTIFIER
     for identifier, cls in FORMAT_IDENTIFIER_TO_FORMAT_CLASS.items():
         assert cls.identifier == identifier
@@ -87,7 +89,8 @@ def test_export_names_files_after_media_and_hash(stop: Transcript, tmp_path: Pat
     paths = [export(stop, fmt, out) for fmt in FORMAT_IDENTIFIER_TO_FORMAT_CLASS]
     stem = f"demo.{stop.media.sha256[:12]}"
     assert default_stem(stop.media) == stem
-    assert [p.name for p in paths] == [f"{stem}.json", f"{stem}.srt", f"{stem}.vtt", f"{stem}.ass"]
+    assert [p.name for p in paths] == [f"{stem}.json", f"{stem}.srt", f"{stem}.vtt", f"{stem}.ass",
+                                       f"{stem}.rttm"]
     assert sorted(os.listdir(out)) == sorted(p.name for p in paths)  # no temp files left
     for path in paths:
         assert path.read_text(encoding="utf-8") == get_format(path.suffix[1:]).to_string(stop)

@@ -3,9 +3,12 @@ events; undo and redo keep the annotations, the decisions and the audit log in s
 
 from __future__ import annotations
 
+import io
 import json
 
+import pysubs2
 import pytest
+import webvtt
 
 from annotator.core import suggestions as layer
 from annotator.core.document import load_transcript
@@ -14,7 +17,10 @@ from annotator.core.session import ReviewSession
 from annotator.core.store import Workspace
 from annotator.core.suggestions import Event, Kind, Proposal, Status
 from annotator.errors import NotFoundError
+from annotator.formats.ass import AssFormat
 from annotator.formats.json_format import to_dict
+from annotator.formats.srt import SrtFormat
+from annotator.formats.vtt import VttFormat
 from annotator.suggest.runner import suggest
 
 SOURCE = {"detector": "test-voices", "version": "0"}
@@ -176,6 +182,16 @@ def test_accepted_event_is_reviewed_tagged_and_exported(
     assert data["events"][0]["caption"] == "[12 strikes]"
     assert data["events"][0]["origin"][0]["suggestion_id"] == sug.id
     json.dumps(data)
+    transcript = load_transcript(ws, mid)
+    srt = pysubs2.SSAFile.from_string(SrtFormat.to_string(transcript))
+    cue = next(e for e in srt if "strikes" in e.plaintext)
+    assert (cue.start, cue.end, cue.plaintext) == (29500, 33000, "[12 strikes]")
+    vtt = webvtt.from_buffer(io.StringIO(VttFormat.to_string(transcript)))
+    assert "[12 strikes]" in [c.text for c in vtt]
+    ass = pysubs2.SSAFile.from_string(AssFormat.to_string(transcript))
+    assert any(e.plaintext == "[12 strikes]" for e in ass)
+    assert len(srt) == len(transcript.segments) + 1
     session.undo()
     assert layer.event(ws, ev.id).state is ReviewState.UNREVIEWED
     assert to_dict(load_transcript(ws, mid))["events"][0]["origin"] == []
+    assert "strikes" not in SrtFormat.to_string(load_transcript(ws, mid))
