@@ -133,7 +133,7 @@ def run_capture(
     options.out.mkdir(parents=True, exist_ok=True)
     stem = options.name or default_stem(source)
     # the file's suffix is known only once the source says what it sends (HLS: TS or fMP4)
-    record = captures.start(ws, source, kind, options.out / stem)
+    record = captures.start(ws, source, {"file": "growing"}.get(kind, kind), options.out / stem)
     if on_start is not None:
         on_start(record)
     writer: PieceWriter | None = None

@@ -65,7 +65,7 @@ class Follower(threading.Thread):
         self.on_segment = on_segment  # (segment, monotonic time it was stored): bench/live.py
         self._wake = threading.Event()
         self._done = threading.Event()
-        self._stop = threading.Event()
+        self._cancel = threading.Event()
         self.capture_id: int | None = None
         self.error: BaseException | None = None
         self.run_id: int | None = None
@@ -92,7 +92,7 @@ class Follower(threading.Thread):
             try:
                 self.join(0.2)
             except KeyboardInterrupt:
-                self._stop.set()
+                self._cancel.set()
                 self.say("transcription stopped; `annotator transcribe FILE` finishes it")
                 self.join()
                 break
@@ -134,7 +134,7 @@ class Follower(threading.Thread):
                     raise
                 time.sleep(0.5)  # not decodable yet: wait for more
                 continue
-            if final or self._stop.is_set():
+            if final or self._cancel.is_set():
                 return
 
     def _media(self, ws: Workspace) -> tuple[int | None, Path | None]:
@@ -181,7 +181,7 @@ class Follower(threading.Thread):
 
         writer = _Writer(ws, run, stored, False, stored_now)
         try:
-            decoded_ms = writer.consume(events, self._stop.is_set, path)
+            decoded_ms = writer.consume(events, self._cancel.is_set, path)
         except Cancelled:
             self.status = "stopped (resumable)"
             return run
