@@ -11,6 +11,7 @@ when the file at the media's path is no longer the recording that was transcribe
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -67,6 +68,7 @@ class Exporter:
         from annotator.publish import export_media
 
         def prepare(transcript: Transcript) -> Transcript:
+            transcript = replace(transcript, labels=request.labels)
             return transcript.without_paths() if request.redact_paths else transcript
 
         try:

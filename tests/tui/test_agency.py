@@ -7,11 +7,14 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pysubs2
 from rich.console import Console
+from textual.widgets import RadioSet
 
 from annotator.core.store import Workspace
 from annotator.tui.agency import agency_choices
 from annotator.tui.display import INHERITED_STYLE
+from annotator.tui.screens.export import ExportScreen
 from annotator.tui.screens.review import ReviewScreen
 
 from .conftest import AppFactory
@@ -88,3 +91,23 @@ def test_agency_choices_list_the_codebook_agencies(
     assert [c.value for c in choices] == [e.key for e in session.codebook.of_kind("agency")]
     assert [c.value for c in choices if c.marked] == ["ice"]
     assert len({c.key for c in choices}) == len(choices)
+
+
+async def test_export_dialog_writes_the_chosen_labels(
+    make_app: AppFactory, demo_db: Path, demo_ref: str, tmp_path: Path
+) -> None:
+    app = make_app(demo_db, demo_ref, export_dir=tmp_path / "out")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s", "o", "s", "@", "l", "E")
+        assert isinstance(app.screen, ExportScreen)
+        await pilot.click("#labels-name-agency")
+        assert app.screen.query_one("#export-labels", RadioSet).pressed_index == 1
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        first = app.review.session.segments[0]
+    files = {p.suffix: p for p in app.review.exporter.last if not p.name.endswith("st.json")}
+    (cue, *_) = pysubs2.load(str(files[".srt"]), encoding="utf-8")
+    assert cue.plaintext == f"Officer (Local police): {first.text}"
+    vtt = files[".vtt"].read_text()
+    assert f"<v Officer>Officer (Local police): <lang en>{first.text}</lang></v>" in vtt

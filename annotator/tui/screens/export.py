@@ -12,9 +12,20 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Input, Static
+from textual.widgets import Button, Checkbox, Input, RadioButton, RadioSet, Static
 
 from annotator.tui.screens.dialog import Dialog, LineInput
+
+#: ``--labels`` values (:mod:`annotator.formats.labels`) as the dialog offers them.
+LABEL_CHOICES = (
+    ("name", "the speaker's name (Officer: ...)"),
+    ("name+agency", "name and agency (Officer (Local police): ...)"),
+    ("none", "no label"),
+)
+
+
+def _id(value: str) -> str:
+    return value.replace("+", "-")
 
 
 @dataclass(frozen=True)
@@ -22,6 +33,8 @@ class ExportRequest:
     formats: tuple[str, ...]
     folder: Path
     redact_paths: bool = False
+    #: the visible speaker label of caption cues (``annotator export --labels``)
+    labels: str = "name"
 
 
 class ExportScreen(Dialog[ExportRequest | None]):
@@ -53,6 +66,10 @@ class ExportScreen(Dialog[ExportRequest | None]):
                 Text("leave folder paths out (file names and hashes stay)"), False,
                 id="export-redact",
             )
+            yield Static(Text("Caption cues start with", style="dim"))
+            with RadioSet(id="export-labels"):
+                for value, label in LABEL_CHOICES:
+                    yield RadioButton(label, value == "name", id=f"labels-{_id(value)}")
             yield Static(Text("Folder", style="dim"))
             yield LineInput(str(self.folder), id="export-folder")
             yield Static("", id="export-error", markup=False)
@@ -78,7 +95,9 @@ class ExportScreen(Dialog[ExportRequest | None]):
             )
             return
         redact = self.query_one("#export-redact", Checkbox).value
-        self.dismiss(ExportRequest(formats, Path(folder).expanduser(), redact))
+        index = self.query_one("#export-labels", RadioSet).pressed_index
+        labels = LABEL_CHOICES[index][0] if index >= 0 else "name"
+        self.dismiss(ExportRequest(formats, Path(folder).expanduser(), redact, labels))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
