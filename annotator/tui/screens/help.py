@@ -67,7 +67,8 @@ class HelpScreen(Dialog[None]):
             yield Static(Text("annotator review — keys", style="bold"), classes="title")
             yield Static(Text(
                 "s, a, t, o: then the key shown for a speaker, agency, action or other tag "
-                "(+ adds a new one, - removes the speaker, a tag's key again removes it); "
+                "(+ adds a new one, - removes the speaker, a tag's key again removes it; "
+                "s @ sets the agency of the speaker, shown on every line of theirs); "
                 "they apply to the marked range (V, shift+arrows) if any. Every change is "
                 "saved at once. Remap keys by binding id (see annotator/tui/bindings.py) in "
                 "~/.config/annotator/keymap.toml, e.g. \"edit.text\" = \"f2\".",
