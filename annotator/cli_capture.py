@@ -46,6 +46,8 @@ def _say(message: str) -> None:
               help="Transcribe the capture a few seconds behind, into the same workspace "
                    "(`annotator review FILE` shows the segments as they are stored).")
 @click.option("--model", default=None, help="Model for --transcribe (default: the default).")
+@click.option("--language", default=None, metavar="CODE",
+              help="Language for --transcribe, when known (skips detection; faster).")
 @click.option("--chunk-s", type=click.FloatRange(5, 3600), default=None, metavar="SECONDS",
               help="Piece length for --transcribe (default 30: a live transcript is decoded "
                    "again from the last cut as audio arrives, so shorter pieces keep it close "
@@ -54,7 +56,8 @@ def _say(message: str) -> None:
 @db_option
 def capture_cmd(
     source: str, out: Path, name: str | None, via: str, give_up: float, idle: float,
-    transcribe: bool, model: str | None, chunk_s: float | None, as_json: bool, db: Path,
+    transcribe: bool, model: str | None, language: str | None, chunk_s: float | None,
+    as_json: bool, db: Path,
 ) -> None:
     """Capture a live SOURCE (an HLS URL, RTMP/SRT/RTSP/DASH URL, or a growing file) into a
     file that plays at any moment, hashing every piece as it arrives (chained SHA-256), and
@@ -68,7 +71,7 @@ def capture_cmd(
         if transcribe:
             from annotator.live.follow import Follower, live_options
 
-            follower = Follower(db, live_options(model, chunk_s), say=_say)
+            follower = Follower(db, live_options(model, chunk_s, language), say=_say)
             follower.start()
         try:
             result = run_capture(

@@ -45,12 +45,14 @@ from annotator.errors import MediaError
 LIVE_CHUNK_S = 30.0
 
 
-def live_options(model: str | None, chunk_s: float | None) -> Any:
+def live_options(
+    model: str | None, chunk_s: float | None, language: str | None = None
+) -> Any:
     """The transcription options of a live run (the defaults, with short pieces)."""
     from annotator.transcribe.engine import TranscribeOptions
 
     base = TranscribeOptions() if model is None else TranscribeOptions(model=model)
-    return replace(base, chunk_s=chunk_s or LIVE_CHUNK_S)
+    return replace(base, chunk_s=chunk_s or LIVE_CHUNK_S, language=language)
 
 
 class Follower(threading.Thread):
@@ -70,6 +72,8 @@ class Follower(threading.Thread):
         self.error: BaseException | None = None
         self.run_id: int | None = None
         self.passes = 0
+        #: (monotonic start, seconds, audio decoded so far in ms) of every pass: bench/live.py
+        self.log: list[tuple[float, float, int | None]] = []
         self.segments = 0
         self.status = "waiting"
 
@@ -180,11 +184,13 @@ class Follower(threading.Thread):
                 self.on_segment(seg, time.monotonic())
 
         writer = _Writer(ws, run, stored, False, stored_now)
+        began = time.monotonic()
         try:
             decoded_ms = writer.consume(events, self._cancel.is_set, path)
         except Cancelled:
             self.status = "stopped (resumable)"
             return run
+        self.log.append((began, time.monotonic() - began, decoded_ms))
         if final:
             self._end(ws, run, decoded_ms, writer.warnings, media_id)
         return ws.run(run.id)

@@ -115,7 +115,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, clip: Path) -> Iterator[dict[
         code = main([
             "capture", f"http://127.0.0.1:{server.port}/live.m3u8", "--out", str(root / "cap"),
             "--name", "live", "--give-up", "20", "--transcribe", "--chunk-s", "10",
-            "--db", str(db),
+            "--language", "en", "--db", str(db),
         ])
         seconds = time.monotonic() - started
         dropper.join()
@@ -210,7 +210,7 @@ def test_live_transcript_equals_the_captured_files(live: dict[str, Any], tmp_pat
         assert first_draft < cap.ended_at
     assert cuts >= 2  # the live run crossed at least one cut between pieces
     with Workspace(tmp_path / "after.db") as ws:
-        [result] = run_batch(ws, [Path(cap.path)], TranscribeOptions(chunk_s=10))
+        [result] = run_batch(ws, [Path(cap.path)], TranscribeOptions(chunk_s=10, language="en"))
         assert result.status == "done", result.error
         after = ws.current_run(result.media.id if result.media else 0)
         assert after is not None
