@@ -187,7 +187,7 @@ def test_accepted_event_is_reviewed_tagged_and_exported(
     cue = next(e for e in srt if "strikes" in e.plaintext)
     assert (cue.start, cue.end, cue.plaintext) == (29500, 33000, "[12 strikes]")
     vtt = webvtt.from_buffer(io.StringIO(VttFormat.to_string(transcript)))
-    assert "[12 strikes]" in [c.text for c in vtt]
+    assert "[12 strikes]" in [c.text for c in vtt.captions]
     ass = pysubs2.SSAFile.from_string(AssFormat.to_string(transcript))
     assert any(e.plaintext == "[12 strikes]" for e in ass)
     assert len(srt) == len(transcript.segments) + 1
