@@ -334,3 +334,32 @@ def forget_provisional(ws: Workspace, run_id: int, from_ms: int) -> None:
     with ws.transaction() as c:
         c.execute("DELETE FROM suppressed_segment WHERE run_id=? AND end_ms>?", (run_id, from_ms))
         c.execute("DELETE FROM speech_gap WHERE run_id=? AND end_ms>?", (run_id, from_ms))
+
+
+#: Beside a captured file: its capture's record (:func:`provenance`), written when it ends.
+SIDECAR_SUFFIX = ".capture.json"
+
+
+def write_sidecar(ws: Workspace, media_id: int, path: Path) -> Path | None:
+    """Write the capture's record beside the captured file, so an export made from the file
+    alone (:func:`sidecar`) carries where and how it was captured."""
+    record = provenance(ws, media_id)
+    if record is None:
+        return None
+    target = path.with_name(path.name + SIDECAR_SUFFIX)
+    target.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return target
+
+
+def sidecar(media_path: str, media_sha256: str) -> dict[str, Any] | None:
+    """The capture record beside a media file, if there is one **for these bytes** (its
+    whole-file SHA-256 equals the media's); anything else (absent, unreadable, another
+    file's) is None."""
+    target = Path(media_path + SIDECAR_SUFFIX)
+    try:
+        record = json.loads(target.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("sha256") != media_sha256:
+        return None
+    return record

@@ -18,9 +18,10 @@ from __future__ import annotations
 import json
 import math
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
+from annotator.core import captures
 from annotator.core.agency import effective_agency
 from annotator.core.document import Transcript
 from annotator.core.model import Codebook, Media, Run, Segment, Speaker, SuppressedSegment
@@ -68,9 +69,17 @@ def to_dict(transcript: Transcript) -> dict[str, Any]:
 
 
 def _acquisition(transcript: Transcript) -> dict[str, Any]:
-    """Where the recording came from: stated facts and the container's own claims."""
-    return {"stated": transcript.acquisition.get("stated", {}),
-            "container": transcript.acquisition.get("container", {})}
+    """Where the recording came from: stated facts and the container's own claims, and for
+    a live capture its record (source, kept headers, sequence numbers, piece hash chain,
+    gaps: :func:`annotator.core.captures.sidecar`)."""
+    out = {"stated": transcript.acquisition.get("stated", {}),
+           "container": transcript.acquisition.get("container", {})}
+    capture = captures.sidecar(transcript.media.path, transcript.media.sha256)
+    if capture is not None:
+        if transcript.paths_redacted:
+            capture["path"] = PurePath(str(capture.get("path", ""))).name
+        out["capture"] = capture
+    return out
 
 
 def _finite(value: float | None) -> float | None:

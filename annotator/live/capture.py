@@ -222,6 +222,11 @@ def _finish(
             captures.refresh_media(ws, media_id, info)
         if info.sha256 != sha:  # written and read back differ: the disk changed it
             notes.append(f"the file now hashes to {info.sha256}, not {sha} as written")
+    if media_id is not None:
+        try:
+            captures.write_sidecar(ws, media_id, writer.path)
+        except OSError as exc:
+            notes.append(f"cannot write the capture record beside the file: {exc}")
     return CaptureResult(done, writer.seq, captures.gaps(ws, record.id), media_id,
                          interrupted, lost, notes)
 

@@ -296,3 +296,23 @@ def test_ctrl_c_ends_the_capture_keeping_everything(clip: Path, tmp_path: Path) 
     assert hashlib.sha256(data).hexdigest() == cap.sha256
     assert data == clip.read_bytes()[: len(data)]
     assert captures.check_pieces(cap, pieces) == []
+
+
+def test_json_export_carries_the_capture_record(live: dict[str, Any], tmp_path: Path) -> None:
+    import jsonschema
+
+    from annotator.formats.json_format import load_schema
+
+    cap, pieces, gaps = _capture(live["db"])
+    assert main(["export", cap.path, "--format", "json", "--out", str(tmp_path),
+                 "--db", str(live["db"])]) == 0
+    [exported] = [
+        p for p in tmp_path.glob("*.json") if not p.name.endswith(".manifest.json")]
+    data = json.loads(exported.read_text())
+    jsonschema.validate(data, load_schema())
+    record = data["acquisition"]["capture"]
+    assert record["source"] == cap.source and record["sha256"] == data["media"]["sha256"]
+    assert [p["chain_sha256"] for p in record["pieces"]] == [p.chain_sha256 for p in pieces]
+    assert record["chain"]["head"] == pieces[-1].chain_sha256
+    assert [g["started_at"] for g in record["gaps"]] == [g.started_at for g in gaps]
+    assert record["pieces"][3]["headers"]["Last-Modified"] == pieces[3].headers["Last-Modified"]
