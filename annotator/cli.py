@@ -359,8 +359,7 @@ def _user() -> str:
 @db_option
 def export_cmd(
     media: tuple[str, ...], format_: str, out: Path, redact_paths: bool, db: Path,
-    reviewer: str | None, relink: Path | None, redact: frozenset[str], captions: str,
-    labels: str,
+    reviewer: str | None, relink: Path | None, redact: frozenset[str], captions: str, labels: str,
 ) -> None:
     """Export transcripts (MEDIA: id, sha256 prefix, path or file name) with their review.
 
