@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,8 @@ from annotator.core import suggestions as layer
 from annotator.core.store import Workspace
 from annotator.core.suggestions import Kind
 from annotator.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+
+from support import shared_file
 
 
 def test_suggest_rules_and_distrust_then_export(
@@ -66,3 +69,25 @@ def test_python_m_annotator_suggest(workspace_copy: Workspace) -> None:
     )
     assert done.returncode == EXIT_OK, done.stderr
     assert done.stdout.startswith("jfk.flac: ")
+
+
+
+def test_transcribe_suggest(workspace_copy: Workspace, monkeypatch: pytest.MonkeyPatch,
+                            capsys: pytest.CaptureFixture[str]) -> None:
+    """``transcribe --suggest`` runs the passes after each file (here jfk.flac, already in
+    the workspace, so skipped by transcription: the passes still run, as after a decode); a
+    detector that is not installed is a warning, not a failure."""
+    db = workspace_copy.path
+    workspace_copy.close()
+    monkeypatch.setitem(sys.modules, "annotator.suggest.voices", None)  # as without the extra
+    code = main(["transcribe", str(shared_file("jfk.flac")), "--suggest", "--db", str(db)])
+    err = capsys.readouterr().err
+    assert code == EXIT_OK, err
+    found = re.search(r"jfk\.flac: rules (\d+), distrust (\d+)", err)
+    assert found is not None, err
+    assert "warning: voices unavailable: install annotator[voices]" in err
+    with Workspace(db) as ws:
+        media = ws.find_media("jfk.flac")
+        tags = layer.suggestions(ws, media.id, kinds=[Kind.TAG])
+        doubts = layer.suggestions(ws, media.id, kinds=[Kind.DISTRUST])
+    assert (len(tags), len(doubts)) == (int(found[1]), int(found[2]))
