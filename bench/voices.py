@@ -1,0 +1,177 @@
+"""Benchmark: voice suggestions (annotator/suggest/voices.py) against references.
+
+Prints, per AMI dev clip (``../shared/data/real/ami_debug_dev0*.wav``, real meeting audio,
+two speakers, RTTM reference scored on its UEM): DER overall and outside overlapped speech
+(10 ms frames, 0.25 s collar around every reference boundary, inside the UEM, optimal
+one-to-one voice mapping), with the energy detector's speech regions and with the
+reference's own speech regions (oracle speech: the clustering alone), and the number of
+voices found. On the demo clip: the share of transcript words given the right voice (words
+and times from ``annotator transcribe`` of ``media/demo.mp4``; truth speaker of a word = the
+``media/demo_truth.tsv`` line containing its middle; voices mapped one-to-one to truth
+speakers), with the voice count automatic and with ``speakers=3``; the seconds of
+diarization next to transcription's for the same clip.
+
+Targets (issue 9): demo words on the right voice >= 95 %; DER outside overlap <= 20 % on
+AMI dev; the suggestion pass <= 1/4 of the transcription time.
+
+    .venv/bin/python bench/voices.py
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from annotator.suggest import voices
+from annotator.suggest.audio import load_mono
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL = ROOT.parent / "shared" / "data" / "real"
+FRAME = 0.01
+COLLAR = 0.25
+
+
+def read_rttm(path: Path) -> list[tuple[float, float, str]]:
+    turns = []
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if parts and parts[0] == "SPEAKER":
+            start, dur = float(parts[3]), float(parts[4])
+            turns.append((start, start + dur, parts[7]))
+    return turns
+
+
+def read_uem(path: Path) -> tuple[float, float]:
+    parts = path.read_text().split()
+    return float(parts[2]), float(parts[3])
+
+
+def der(reference: list[tuple[float, float, str]], hypothesis: list[tuple[float, float, str]],
+        uem: tuple[float, float]) -> tuple[float, float]:
+    """(DER, DER outside overlap): frame-level, collar around reference boundaries,
+    optimal one-to-one mapping of hypothesis voices to reference speakers."""
+    frames = round(uem[1] / FRAME)
+    ref_names = sorted({s for _, _, s in reference})
+    hyp_names = sorted({s for _, _, s in hypothesis})
+    ref = np.zeros((frames, len(ref_names)), dtype=bool)
+    hyp = np.zeros((frames, max(1, len(hyp_names))), dtype=bool)
+    scored = np.zeros(frames, dtype=bool)
+    scored[round(uem[0] / FRAME):] = True
+    for start, end, name in reference:
+        ref[round(start / FRAME):round(end / FRAME), ref_names.index(name)] = True
+        for edge in (start, end):
+            low, high = round((edge - COLLAR) / FRAME), round((edge + COLLAR) / FRAME)
+            scored[max(0, low):high] = False
+    for start, end, name in hypothesis:
+        hyp[round(start / FRAME):round(end / FRAME), hyp_names.index(name)] = True
+    overlap = ref.sum(axis=1) >= 2
+    results = []
+    for mask in (scored, scored & ~overlap):
+        r, h = ref[mask], hyp[mask]
+        cost = -(r.T.astype(int) @ h.astype(int))
+        rows, cols = linear_sum_assignment(cost)
+        correct = np.zeros(r.shape[0], dtype=int)
+        for i, j in zip(rows, cols, strict=True):
+            correct += r[:, i] & h[:, j]
+        n_ref, n_hyp = r.sum(axis=1), h.sum(axis=1)
+        errors = np.maximum(n_ref, n_hyp) - correct
+        results.append(float(errors.sum() / max(1, n_ref.sum())))
+    return results[0], results[1]
+
+
+def ami() -> None:
+    print("AMI dev clips (DER, 10 ms frames, 0.25 s collar, UEM):")
+    for wav in sorted(REAL.glob("ami_debug_dev0*.wav")):
+        reference = read_rttm(wav.with_suffix(".rttm"))
+        uem = read_uem(wav.with_suffix(".uem"))
+        audio = load_mono(wav)
+        oracle = [(s, e) for s, e, _ in reference]
+        for label, speech in (("energy speech", None), ("oracle speech", oracle)):
+            for speakers in (None, 2):
+                result = voices.diarize(audio, 16000, speech=speech, speakers=speakers)
+                hyp = [(t.start, t.end, t.voice) for t in result.turns]
+                total, outside = der(reference, hyp, uem)
+                print(f"  {wav.stem}  {label:13}  speakers={speakers!s:4}  voices "
+                      f"{len(result.voices)} (truth {len({s for *_, s in reference})})  "
+                      f"DER {total:6.1%}  outside overlap {outside:6.1%}")
+
+
+def demo_words(folder: Path) -> tuple[list[tuple[float, float]], float]:
+    """The demo's transcript words (start, end seconds) and the transcription's wall time."""
+    start = time.perf_counter()
+    subprocess.run([str(ROOT / ".venv" / "bin" / "annotator"), "transcribe",
+                    str(ROOT / "media" / "demo.mp4"), "--export", "json"],
+                   cwd=folder, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    elapsed = time.perf_counter() - start
+    exported = next(p for p in (folder / "exports").glob("demo.*.json")
+                    if not p.name.endswith(".manifest.json"))
+    data = json.loads(exported.read_text())
+    words = [(w["start_ms"] / 1000, w["end_ms"] / 1000)
+             for s in data["segments"] for w in s.get("words") or []]
+    return words, elapsed
+
+
+def demo() -> None:
+    truth = list(csv.DictReader((ROOT / "media" / "demo_truth.tsv").open(), delimiter="\t"))
+    lines = [(int(r["start_ms"]) / 1000, int(r["end_ms"]) / 1000, r["speaker"]) for r in truth]
+    with tempfile.TemporaryDirectory() as folder:
+        words, transcribe_s = demo_words(Path(folder))
+    audio = load_mono(ROOT / "media" / "demo.mp4")
+    minutes = audio.size / 16000 / 60
+    speech = _regions(words)
+    print(f"demo clip ({len(words)} transcript words, speech = the words, gaps < 0.3 s closed):")
+    voices.diarize(audio[:16000], 16000, speech=[(0.0, 1.0)])  # load the model once
+    for speakers in (None, 3):
+        start = time.perf_counter()
+        result = voices.diarize(audio, 16000, speech=speech, speakers=speakers)
+        elapsed = time.perf_counter() - start
+        right = _words_right(result, words, lines)
+        print(f"  speakers={speakers!s:4}  voices {len(result.voices)} (truth 3)  "
+              f"words on the right voice {right:6.1%}  diarization {elapsed:5.2f} s "
+              f"({elapsed / minutes:5.2f} s per audio minute)")
+    print(f"  transcription (annotator transcribe, whole command) {transcribe_s:5.2f} s "
+          f"({transcribe_s / minutes:5.2f} s per audio minute)")
+
+
+def _regions(words: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    merged: list[tuple[float, float]] = []
+    for start, end in sorted(words):
+        if merged and start - merged[-1][1] < 0.3:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _words_right(result: voices.Diarization, words: list[tuple[float, float]],
+                 lines: list[tuple[float, float, str]]) -> float:
+    pairs = []
+    for start, end in words:
+        middle = (start + end) / 2
+        speaker = min(lines, key=lambda ln: 0 if ln[0] <= middle <= ln[1]
+                      else min(abs(middle - ln[0]), abs(middle - ln[1])))[2]
+        pairs.append((speaker, voices.voice_at(result, middle)))
+    speakers = sorted({s for s, _ in pairs})
+    names = sorted({v for _, v in pairs if v is not None})
+    counts = np.array([[sum(1 for s, v in pairs if s == sp and v == vo) for vo in names]
+                       for sp in speakers]) if names else np.zeros((len(speakers), 1))
+    rows, cols = linear_sum_assignment(-counts)
+    return float(counts[rows, cols].sum() / max(1, len(pairs)))
+
+
+def main() -> int:
+    ami()
+    demo()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
