@@ -25,6 +25,7 @@ from annotator.core.store import Workspace
 from annotator.errors import MediaError, NotFoundError, UsageError
 from annotator.transcribe.models import DEFAULT_MODEL
 from annotator.tui.app import ReviewApp
+from annotator.tui.live import capture_running
 from annotator.tui.transcription import TranscribeJob
 
 
@@ -60,8 +61,8 @@ def resolve_media(ws: Workspace, ref: str, model: str) -> Target:
 def _target(
     ws: Workspace, media: Media, path: Path, model: str, info: Probe | None = None
 ) -> Target:
-    if ws.current_run(media.id) is not None:
-        return Target(media, path, None)
+    if ws.current_run(media.id) is not None or capture_running(ws, media.id):
+        return Target(media, path, None)  # (a live capture is transcribed by `capture`)
     if not path.is_file():
         raise MediaError(path, "not transcribed yet, and the file is not there to transcribe")
     return Target(media, path, TranscribeJob(path, model, info))

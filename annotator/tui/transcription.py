@@ -75,8 +75,10 @@ class Transcriber:
     def start(self) -> str:
         """Start the worker if there is a job; the progress line to show ("" if none)."""
         job = self.job
-        if job is None:
-            return ""
+        if job is None:  # a live capture transcribed by `annotator capture`: follow it
+            from annotator.tui.live import follow_live
+
+            return follow_live(self.host, self.db_path)
         self.running = True
         self.host.run_worker(lambda: self._transcribe(job), name="transcription",
                              group="transcribe", exclusive=True, thread=True,
