@@ -123,11 +123,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
-for _command in RECORD_COMMANDS:  # verify, media, report (annotator.cli_record)
+for _command in [*RECORD_COMMANDS, *CAPTURE_COMMANDS]:  # verify, media, report; capture
     cli.add_command(_command)
 for _command in SUGGEST_COMMANDS:  # suggest (annotator.cli_suggest)
-    cli.add_command(_command)
-for _command in CAPTURE_COMMANDS:  # capture (annotator.cli_capture)
     cli.add_command(_command)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import re
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -186,12 +187,15 @@ def _follow_media(
     duration = None
     if first_ms is not None and piece.stream_end_ms is not None:
         duration = piece.stream_end_ms - first_ms
-    with ws.transaction() as c:
-        c.execute(
-            "UPDATE media SET sha256=?, size=?, duration_ms=COALESCE(?, duration_ms) "
-            "WHERE id=?",
-            (writer.total.copy().hexdigest(), writer.offset, duration, media_id),
-        )
+    try:
+        with ws.transaction() as c:
+            c.execute(
+                "UPDATE media SET sha256=?, size=?, duration_ms=COALESCE(?, duration_ms) "
+                "WHERE id=?",
+                (writer.total.copy().hexdigest(), writer.offset, duration, media_id),
+            )
+    except sqlite3.IntegrityError:
+        pass  # these bytes so far are another media's too: the record catches up later
     return media_id
 
 
