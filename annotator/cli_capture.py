@@ -49,7 +49,7 @@ def _say(message: str) -> None:
 @click.option("--language", default=None, metavar="CODE",
               help="Language for --transcribe, when known (skips detection; faster).")
 @click.option("--chunk-s", type=click.FloatRange(5, 3600), default=None, metavar="SECONDS",
-              help="Piece length for --transcribe (default 30: a live transcript is decoded "
+              help="Piece length for --transcribe (default 10: a live transcript is decoded "
                    "again from the last cut as audio arrives, so shorter pieces keep it close "
                    "behind; `transcribe --chunk-s` gives the same transcript from the file).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")

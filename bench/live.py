@@ -16,7 +16,7 @@ Targets (issue 12): median < 10 s, p95 < 20 s with tiny.en on 2 cores, no growin
 over a 30-minute stream (``--times 30`` takes 30 minutes). This is a measurement, not a
 test: the machine is shared, and what else runs on it shows in the figures.
 
-    .venv/bin/python bench/live.py [--times 3] [--chunk-s 30] [--language en] [--model tiny.en]
+    .venv/bin/python bench/live.py [--times 3] [--chunk-s 10] [--language en] [--model tiny.en]
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def _percentile(values: list[float], q: float) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--times", type=int, default=3, help="demo copies (about 1 min each)")
-    parser.add_argument("--chunk-s", type=float, default=30.0)
+    parser.add_argument("--chunk-s", type=float, default=10.0)
     parser.add_argument("--language", default=None)
     parser.add_argument("--model", default=None)
     args = parser.parse_args()

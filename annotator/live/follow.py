@@ -41,8 +41,10 @@ from annotator.core.model import Run, RunStatus, Segment
 from annotator.core.store import Workspace
 from annotator.errors import MediaError
 
-#: Piece length (s) of a live run (a file run uses five minutes: see chunks.py).
-LIVE_CHUNK_S = 30.0
+#: Piece length (s) of a live run (a file run uses five minutes: see chunks.py). Measured
+#: with bench/live.py (3 min, tiny.en, 2 shared cores): 10 s gave a median delay to the final
+#: text of 46 s against 68 s with 30 s pieces (each pass decodes less again).
+LIVE_CHUNK_S = 10.0
 
 
 def live_options(
