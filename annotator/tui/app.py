@@ -22,6 +22,7 @@ from annotator.core.session import ReviewSession
 from annotator.tui.bindings import SECTIONS
 from annotator.tui.screens.help import HelpScreen
 from annotator.tui.screens.review import ReviewScreen
+from annotator.tui.screens.suggestions import open_queue
 from annotator.tui.settings import ReviewSettings
 from annotator.tui.transcription import TranscribeJob
 from annotator.tui.widgets.segment_table import SegmentTable
@@ -74,6 +75,10 @@ class ReviewApp(App[None]):
         ])
         self.review.open_dialog(HelpScreen([table_keys, *SECTIONS], self.keymap_overrides),
                                 lambda _: None)
+
+    def action_suggestions(self) -> None:
+        """The suggestion queue (:mod:`annotator.tui.screens.suggestions`)."""
+        open_queue(self.review)
 
     async def action_quit(self) -> None:
         """Quit; while a transcription runs, ask for a second q within 6 s (quitting cuts it

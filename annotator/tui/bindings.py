@@ -39,6 +39,8 @@ SECTIONS: list[tuple[str, list[Binding]]] = [
         Binding("R", "rename_speaker", "Rename speaker everywhere", show=False,
                 id="review.rename_speaker"),
         Binding("m", "note", "Note", show=False, id="review.note"),
+        Binding("w", "app.suggestions", "Suggestions: accept / reject / name voices…", show=False,
+                id="review.suggestions"),
     ]),
     ("Edit", [
         Binding("e", "edit_text", "Edit text", id="edit.text"),
