@@ -80,8 +80,10 @@ SOURCE: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class Impact:
-    """One impulsive sound (seconds). ``strength``: peak level above the background before
-    it, in dB. ``confidence`` in [0, 1]."""
+    """One impulsive sound (seconds). ``strength``: its peak level above the recording's
+    loud speech (95th percentile of the 5-ms envelope), in dB, comparable between the
+    impacts of one recording. ``confidence`` in [0, 1]: lower when it rose little above
+    what came before or when its sound is nearly periodic."""
 
     start: float
     end: float
@@ -160,11 +162,11 @@ def detect(samples: Floats, sample_rate: int) -> list[Impact]:
             i = end_at
             continue
         kind = _kind(audio[start_sample:end_sample], sample_rate)
-        confidence = min(1.0, (peak - background - ABOVE_BACKGROUND_DB) / 20 + 0.6) * \
-            min(1.0, 1.5 * (1.0 - voicing / VOICED))
+        confidence = min(1.0, 0.6 + (peak - background - ABOVE_BACKGROUND_DB) / 20) * \
+            (1.0 - 0.5 * voicing / VOICED)
         impacts.append(Impact(round(start_sample / sample_rate, 3),
                               round(end_sample / sample_rate, 3),
-                              round(peak - background, 1), kind, round(confidence, 3)))
+                              round(peak - loud, 1), kind, round(confidence, 3)))
         i = end_at + 1
     return impacts
 
