@@ -161,7 +161,9 @@ def detect(samples: Floats, sample_rate: int) -> list[Impact]:
         if voicing >= VOICED:
             i = end_at
             continue
-        kind = _kind(audio[start_sample:end_sample], sample_rate)
+        # the kind from the body alone: the tail of a strike over speech is mostly speech
+        kind = _kind(audio[start_sample : max(body_end * hop, start_sample + 512)],
+                     sample_rate)
         confidence = min(1.0, 0.6 + (peak - background - ABOVE_BACKGROUND_DB) / 20) * \
             (1.0 - 0.5 * voicing / VOICED)
         impacts.append(Impact(round(start_sample / sample_rate, 3),
