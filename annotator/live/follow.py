@@ -31,15 +31,18 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from annotator.core import captures, runs
-from annotator.core.model import Run, RunStatus, Segment
+from annotator.core.model import SAMPLE_RATE, Checkpoint, Run, RunStatus, Segment
 from annotator.core.store import Workspace
 from annotator.errors import MediaError
+
+#: Seconds before a tail pass's start decoded with it (see :meth:`Follower._tail`).
+TAIL_OVERLAP_S = 5
 
 #: Piece length (s) of a live run (a file run uses five minutes: see chunks.py). Measured
 #: with bench/live.py (3 min, tiny.en, 2 shared cores): 10 s gave a median delay to the final
@@ -74,8 +77,10 @@ class Follower(threading.Thread):
         self.error: BaseException | None = None
         self.run_id: int | None = None
         self.passes = 0
-        #: (monotonic start, seconds, audio decoded so far in ms) of every pass: bench/live.py
-        self.log: list[tuple[float, float, int | None]] = []
+        self.last_tail = False  # the last pass was a tail pass (see _tail)
+        #: (monotonic start, seconds, audio decoded so far in ms, "full" or "tail") of every
+        #: pass: bench/live.py
+        self.log: list[tuple[float, float, int | None, str]] = []
         self.segments = 0
         self.status = "waiting"
 
@@ -173,12 +178,19 @@ class Follower(threading.Thread):
             self.status = "transcribing"
         else:
             checkpoint = runs.last_checkpoint(ws, run.id)
-            first = checkpoint.first_index if checkpoint is not None else 0
-            captures.forget_provisional(
-                ws, run.id, checkpoint.cut_ms if checkpoint is not None else -1
-            )
-            _info, events = engine.transcribe(path, checkpoint, run.language)
-            stored = {d.index: d for d in ws.drafts(run.id) if d.index >= first}
+            tail = None if final else self._tail(ws, run, media_id, checkpoint)
+            if tail is not None:  # a quick look at the newest audio, until a full pass
+                _info, found = engine.transcribe(path, tail, run.language)
+                events = _segments_only(found)
+                stored = {d.index: d for d in ws.drafts(run.id) if d.index >= tail.first_index}
+            else:
+                first = checkpoint.first_index if checkpoint is not None else 0
+                captures.forget_provisional(
+                    ws, run.id, checkpoint.cut_ms if checkpoint is not None else -1
+                )
+                _info, events = engine.transcribe(path, checkpoint, run.language)
+                stored = {d.index: d for d in ws.drafts(run.id) if d.index >= first}
+            self.last_tail = tail is not None
 
         def stored_now(seg: Segment) -> None:
             self.segments += 1
@@ -192,10 +204,42 @@ class Follower(threading.Thread):
         except Cancelled:
             self.status = "stopped (resumable)"
             return run
-        self.log.append((began, time.monotonic() - began, decoded_ms))
+        self.log.append((began, time.monotonic() - began, decoded_ms,
+                         "tail" if self.last_tail else "full"))
         if final:
             self._end(ws, run, decoded_ms, writer.warnings, media_id)
         return ws.run(run.id)
+
+    def _tail(
+        self, ws: Workspace, run: Run, media_id: int, checkpoint: Checkpoint | None
+    ) -> Checkpoint | None:
+        """Where a *tail pass* starts, or None when the next pass must be a full one.
+
+        A full pass decodes the whole growing piece again from the run's checkpoint (40-65 s
+        of audio with 10-s pieces); it is needed when a new cut may have become possible (the
+        audio after the piece's cut reaches ``chunk_s`` + the 30-s cut search), and at the
+        end. In between, and after every full pass, a tail pass decodes only from shortly
+        before the last provisional segment: a checkpoint made up for that point, with the
+        piece's prompt, whose segments replace the last provisional ones and whose own
+        checkpoints and coverage are never stored. The next full pass decodes it all again,
+        so what ends up stored is the full passes' work only.
+        """
+        from annotator.transcribe.chunks import SEARCH_S
+
+        if checkpoint is None:
+            return None
+        provisional = [d for d in ws.drafts(run.id) if d.index >= checkpoint.first_index]
+        if len(provisional) < 2:
+            return None
+        audio_ms = ws.media(media_id).duration_ms
+        due = audio_ms - max(checkpoint.cut_ms, 0) >= (self.options.chunk_s + SEARCH_S) * 1000
+        if due and self.last_tail:
+            return None
+        anchor = provisional[-2]
+        cut = anchor.end_ms * SAMPLE_RATE // 1000
+        restart = max(checkpoint.restart_sample, cut - TAIL_OVERLAP_S * SAMPLE_RATE)
+        return Checkpoint(checkpoint.piece + 1, restart, cut, anchor.index + 1,
+                          checkpoint.context)
 
     def _end(self, ws: Workspace, run: Run, decoded_ms: int | None, warnings: list[str],
              media_id: int) -> None:
@@ -210,3 +254,12 @@ class Follower(threading.Thread):
         runs.finish(ws, run.id, RunStatus.DONE, decoded_ms=decoded_ms, warnings=found)
         self.status = "done"
 
+
+def _segments_only(events: Iterator[Any]) -> Iterator[Any]:
+    """A tail pass's events without its checkpoints and coverage (they would overwrite the
+    run's real ones): segments, held-back segments and the stream's end."""
+    from annotator.transcribe.engine import PieceCoverage
+
+    for event in events:
+        if not isinstance(event, Checkpoint | PieceCoverage):
+            yield event
