@@ -10,7 +10,10 @@ The thresholds, and why:
 - :data:`LOW_LOGPROB` -1.0: whisper's own ``log_prob_threshold``; below it the decoder
   itself would have retried the window at a higher temperature.
 - :data:`HIGH_NO_SPEECH` 0.6: whisper's ``no_speech_threshold``: the model thought the window
-  more likely silent than not, yet wrote text.
+  more likely silent than not, yet wrote text. Whisper gives that figure per 30-s window,
+  shared by every segment decoded in it: on its own it flagged 11 of the demo clip's 16 clean
+  lines (no-speech 0.64, log-probability -0.14, measured), so it counts only with a
+  log-probability below :data:`NO_SPEECH_LOGPROB` -0.5 (whisper itself needs both).
 - :data:`HIGH_COMPRESSION` 2.4: whisper's ``compression_ratio_threshold``; text that
   compresses that well is usually a loop. A loop is also flagged when one to four words
   repeat :data:`LOOP_REPEATS` times in a row ("no no no no").
@@ -36,6 +39,7 @@ from annotator.core.suggestions import Kind, Proposal
 
 LOW_LOGPROB = -1.0
 HIGH_NO_SPEECH = 0.6
+NO_SPEECH_LOGPROB = -0.5
 HIGH_COMPRESSION = 2.4
 LOOP_REPEATS = 4
 MIN_REPEAT_WORDS = 2
@@ -51,6 +55,7 @@ SOURCE = {
     "detector": DETECTOR, "version": "1",
     "settings": {
         "low_logprob": LOW_LOGPROB, "high_no_speech": HIGH_NO_SPEECH,
+        "no_speech_logprob": NO_SPEECH_LOGPROB,
         "high_compression": HIGH_COMPRESSION, "loop_repeats": LOOP_REPEATS,
         "max_words_per_s": MAX_WORDS_PER_S, "min_words_per_s": MIN_WORDS_PER_S,
         "min_heard_share": MIN_HEARD_SHARE,
@@ -98,7 +103,8 @@ def reasons(
     if seg.avg_logprob is not None and seg.avg_logprob < LOW_LOGPROB:
         out.append(Reason("low_logprob", f"low average log-probability ({seg.avg_logprob:.2f}"
                           f" < {LOW_LOGPROB})", seg.avg_logprob))
-    if seg.no_speech_prob is not None and seg.no_speech_prob > HIGH_NO_SPEECH:
+    if (seg.no_speech_prob is not None and seg.no_speech_prob > HIGH_NO_SPEECH
+            and seg.avg_logprob is not None and seg.avg_logprob < NO_SPEECH_LOGPROB):
         out.append(Reason("no_speech", f"the model judged no speech likely"
                           f" ({seg.no_speech_prob:.2f} > {HIGH_NO_SPEECH})", seg.no_speech_prob))
     tokens = words(seg.text)

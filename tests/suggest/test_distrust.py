@@ -31,8 +31,10 @@ def test_a_clean_line_has_no_reason() -> None:
 def test_engine_figures_on_both_sides_of_their_thresholds() -> None:
     assert _codes(_seg("Step out of the car.", lp=-1.2)) == ["low_logprob"]
     assert _codes(_seg("Step out of the car.", lp=-0.99)) == []
-    assert _codes(_seg("Step out of the car.", ns=0.7)) == ["no_speech"]
-    assert _codes(_seg("Step out of the car.", ns=0.6)) == []
+    assert _codes(_seg("Step out of the car.", ns=0.7, lp=-0.6)) == ["no_speech"]
+    assert _codes(_seg("Step out of the car.", ns=0.6, lp=-0.6)) == []
+    # whisper's no-speech figure is per 30-s window: with a sure decode it is no reason
+    assert _codes(_seg("Step out of the car.", ns=0.64, lp=-0.14)) == []
     assert _codes(_seg("Step out of the car.", cr=2.6)) == ["repetition_loop"]
     why = reasons(_seg("Step out.", lp=-1.5))[0].why
     assert "-1.50" in why and "-1.0" in why
@@ -80,6 +82,8 @@ def test_real_run_flags_text_over_the_strikes(workspace_copy: Workspace,
     assert not report.notes and report.added["distrust"] >= 1
     flagged = {x.segment_id: x for x in layer.suggestions(ws, mid, kinds=[Kind.DISTRUST])}
     assert "silent_audio" in flagged[fake].value.split(",")
+    others = [x for k, x in flagged.items() if k != fake]
+    assert len(others) <= len(session.segments) // 4, [x.value for x in others]  # clean TTS
     speechy = next(s for s in session.segments if "warrant" in s.text.lower())
     assert speechy.id not in flagged or "silent_audio" not in flagged[speechy.id].value
     session.accept_suggestions(flagged[fake].id)
