@@ -15,11 +15,16 @@ beyond the local path, ``(wall of local:1 - wall of the local path) / files`` (t
 scheduling, storing, and any difference in decode speed on a worker), and the scheduling
 alone, ``(wall of local:1 - the worker's decode seconds) / files``.
 
+The ``long`` set is one file, the demo clip four times back to back (237 s), in 60-second
+pieces: the cluster sends it one task per piece, each from the checkpoint the piece before
+ended with, so its pieces run one after another; the figure there is what a piece costs on
+the cluster beyond the local path, ``(wall of local:1 - wall of the local path) / pieces``.
+
 Targets on two cores (issue 11): local:2 >= 1.6x the throughput of local:1 on eight short
 files; per-task overhead < 5 % of a one-minute file's transcription time.
 This is a measurement, not a test: these machines are shared and noisy.
 
-    .venv/bin/python bench/cluster.py [--copies 8] [--max-workers N] [--sets demo,real]
+    .venv/bin/python bench/cluster.py [--copies 8] [--max-workers N] [--sets demo,real,long]
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import platform
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,40 +65,61 @@ def demo_copies(folder: Path, copies: int) -> list[Path]:
     return made
 
 
+def tiled_demo(folder: Path, times: int) -> Path:
+    """The demo's audio ``times`` times back to back, as a 16 kHz mono WAV."""
+    import wave
+
+    import numpy as np
+
+    from annotator.transcribe.chunks import decode_stream
+
+    audio = np.concatenate(list(decode_stream(DEMO)))
+    path = folder / f"demo-x{times}.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes() * times)
+    return path
+
+
 def checked(results: list[FileResult]) -> None:
     failed = [r for r in results if r.status != "done"]
     if failed:
         raise SystemExit(f"not done: {[(str(r.path), r.status, r.error) for r in failed]}")
 
 
-def local_path(files: list[Path], folder: Path) -> float:
+def local_path(files: list[Path], folder: Path, options: TranscribeOptions) -> float:
     with Workspace(folder / "local.db") as ws:
         start = time.perf_counter()
-        results = run_batch(ws, files, TranscribeOptions())
+        results = run_batch(ws, files, options)
         wall = time.perf_counter() - start
     checked(results)
     return wall
 
 
-def on_cluster(files: list[Path], folder: Path, workers: int) -> tuple[float, float, float]:
-    """Start seconds, wall seconds of the batch, and the workers' decode seconds summed."""
+def on_cluster(
+    files: list[Path], folder: Path, workers: int, options: TranscribeOptions
+) -> tuple[float, float, float, int]:
+    """Start seconds, wall seconds of the batch, the workers' decode seconds summed, and
+    the number of tasks (pieces) the files were decoded in."""
     start = time.perf_counter()
     with local_cluster(workers) as cluster, Client(cluster) as client:
         client.wait_for_workers(workers)
         started = time.perf_counter() - start
         with Workspace(folder / f"local{workers}.db") as ws:
             begin = time.perf_counter()
-            results = run_cluster_batch(ws, files, TranscribeOptions(), scheduler="",
-                                        client=client)
+            results = run_cluster_batch(ws, files, options, scheduler="", client=client)
             wall = time.perf_counter() - begin
             checked(results)
-            decode = 0.0
+            decode, tasks = 0.0, 0
             for r in results:
                 assert r.media is not None
                 run = ws.current_run(r.media.id)
                 assert run is not None
                 decode += float(run.options["worker"]["seconds"])
-    return started, wall, decode
+                tasks += len(run.options["worker"].get("pieces", [None]))
+    return started, wall, decode, tasks
 
 
 def cpu_name() -> str:
@@ -109,7 +136,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--copies", type=int, default=8)
     parser.add_argument("--max-workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--sets", default="demo,real")
+    parser.add_argument("--sets", default="demo,real,long")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores ({cpu_name()}), Python {platform.python_version()},"
           f" tiny.en, beam 5, one engine thread per worker")
@@ -118,18 +145,29 @@ def main() -> None:
     for name in args.sets.split(","):
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
-            files = demo_copies(folder, args.copies) if name == "demo" else REAL
+            options = TranscribeOptions()
+            if name == "demo":
+                files = demo_copies(folder, args.copies)
+            elif name == "long":
+                files, options = [tiled_demo(folder, 4)], replace(options, chunk_s=60.0)
+            else:
+                files = REAL
             audio_s = sum(probe(f).duration_ms for f in files) / 1000
             label = f"{name}: {len(files)} files, {audio_s:.0f} s audio"
-            wall = local_path(files, folder)
+            wall = local_path(files, folder, options)
             print(f"| {label} | local path | - | {wall:.1f} | {audio_s / wall:.1f} | | |")
             one = None
             for workers in range(1, args.max_workers + 1):
-                started, cwall, decode = on_cluster(files, folder, workers)
+                started, cwall, decode, tasks = on_cluster(files, folder, workers, options)
                 one = one or cwall
-                print(f"| {label} | local:{workers} | {started:.1f} | {cwall:.1f} | "
-                      f"{audio_s / cwall:.1f} | {one / cwall:.2f}x | {decode:.1f} |")
-                if workers == 1:
+                print(f"| {label} | local:{workers} ({tasks} tasks) | {started:.1f} | "
+                      f"{cwall:.1f} | {audio_s / cwall:.1f} | {one / cwall:.2f}x | "
+                      f"{decode:.1f} |")
+                if workers == 1 and name == "long":
+                    per_piece = (cwall - wall) / tasks
+                    print(f"| {label} | local:1 vs local path, per piece | | {per_piece:.2f} "
+                          f"| | | {100 * (cwall - wall) / wall:.1f} % of the local path |")
+                elif workers == 1:
                     each = wall / len(files)
                     per_task = (cwall - wall) / len(files)
                     scheduling = (cwall - decode) / len(files)

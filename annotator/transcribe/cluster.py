@@ -7,20 +7,27 @@ the tasks, moves the data and notices lost workers. The CLI imports this module 
 
 How the work is split, and why:
 
-- **One task per file.** A piece of a long file is decoded with the tokens the engine wrote
-  before its cut as the prompt (:mod:`annotator.transcribe.chunks`), so piece *n + 1* cannot
-  start before piece *n* is finished: pieces of one file sent to several workers at once
-  would give other words than one process does. A task therefore runs the very
-  :meth:`Engine.transcribe <annotator.transcribe.engine.Engine.transcribe>` a local run
-  runs, pieces, overlaps and checkpoints included, and the words are the same by
-  construction (tested against a local run).
+- **One task per piece.** Long files are decoded in pieces (:mod:`annotator.transcribe.chunks`),
+  each decoded with the overlap before its cut and prompted with the tokens the engine wrote
+  before that overlap, so piece *n + 1* depends on what piece *n* wrote: it cannot start
+  before piece *n* is finished, and pieces decoded independently would give other words than
+  one process does. So a task decodes one piece from the :class:`Checkpoint` the piece before
+  it ended with (the first from the start) by the very :meth:`Engine.transcribe
+  <annotator.transcribe.engine.Engine.transcribe>` a local run, or a local resume, runs, and
+  returns the next piece's checkpoint; the client then sends the next piece to whichever
+  worker is free. The pieces of one file therefore run one after another, possibly on
+  several workers, and the words are those of one process by the engine's resume rule
+  (tested against a local run); files run side by side. What pieces buy is a smaller unit
+  of work: a worker lost in the middle of a long file costs that piece, not the file. A
+  short file is one piece, so one task.
 - **The worker decodes, the client writes.** Each task verifies the model's SHA-256 on its
   worker (and that it is the model the client verified), decodes, and returns every event the
   engine yielded (segments, checkpoints, coverage, the end) with the worker's host and engine
   versions. The client, the workspace's only writer, feeds those events to
   :func:`~annotator.transcribe.pipeline.transcribe_file` through :class:`_Replay`, a stand-in
   for the engine: the plan, the lock, the audit chain, checkpoints, coverage and warnings are
-  those of a local run because the code is the same. Results are stored as they arrive.
+  those of a local run because the code is the same. A file is stored when its last piece
+  arrives.
 - **Media travel** as bytes, checked against the SHA-256 the client computed when they arrive,
   or by path with ``shared_fs`` (checked the same way on the worker: a different file under
   the same path is refused). Files the workspace already holds are never sent, and at most
@@ -50,7 +57,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -109,6 +116,9 @@ class Job:
     model_sha256: str  # the model the client verified: every worker must decode with it
     path: str | None = None
     data: bytes | None = None
+    #: the piece to decode: None for the first, else its checkpoint (from the piece before)
+    resume: Checkpoint | None = None
+    language: str | None = None  # the language the first piece found (for later pieces)
 
 
 @dataclass(frozen=True)
@@ -122,6 +132,8 @@ class Transcribed:
     provenance: dict[str, Any]  # the worker's Engine.provenance_options()
     warning: str | None  # the engine's note that nothing could check the language, if any
     worker: dict[str, Any]  # host, pid, address, annotator version, seconds decoding
+    #: the next piece's checkpoint, when the file goes on after this piece (None: its end)
+    next: Checkpoint | None = None
 
 
 @dataclass(frozen=True)
@@ -135,8 +147,11 @@ class Failed:
 _engines = threading.local()  # one Engine per worker thread and options (Engine is not shared)
 
 
-def transcribe_task(job: Job) -> Transcribed | Failed:
-    """Run on a worker: verify the model and the media, decode the whole file, return it all.
+def transcribe_task(job: Job, data: bytes | None = None) -> Transcribed | Failed:
+    """Run on a worker: verify the model and the media, decode one piece of the file (the
+    first, or the one ``job.resume`` starts), return its events and the next piece's
+    checkpoint. ``data``: the file's bytes when they are not in the job (the client sends
+    them once per file as a task of their own, see :func:`_drain`).
 
     The Engine is kept between tasks, as a local batch keeps it between files (loading the
     models is not paid per file); every piece starts with a freshly seeded decoder
@@ -144,6 +159,8 @@ def transcribe_task(job: Job) -> Transcribed | Failed:
     """
     worker = _worker_record()
     started = time.perf_counter()
+    if data is not None:
+        job = replace(job, data=data)
     try:
         engine = _engine(job.options)
         model = resolve_model(job.options.model)  # hashes model.bin (cached by size and time)
@@ -154,8 +171,8 @@ def transcribe_task(job: Job) -> Transcribed | Failed:
                 f"client verified {job.model_sha256}: install the same model on every worker",
             )
         with _media(job, worker["host"]) as path:
-            info, stream = engine.transcribe(path)
-            events = list(stream)
+            info, stream = engine.transcribe(path, job.resume, job.language)
+            events, following = one_piece(stream, job.resume)
     except FileError as exc:
         return Failed(MediaError(job.name, exc.cause), worker)  # the client's name, not a temp
     except AnnotatorError as exc:
@@ -164,8 +181,31 @@ def transcribe_task(job: Job) -> Transcribed | Failed:
     router = getattr(engine, "router", None)
     return Transcribed(
         info, events, engine.model, engine.versions, engine.provenance_options(),
-        getattr(router, "warning", None), worker,
+        getattr(router, "warning", None), worker, following,
     )
+
+
+def one_piece(
+    stream: Iterator[EngineEvent], start: Checkpoint | None
+) -> tuple[list[EngineEvent], Checkpoint | None]:
+    """The events of the piece a decode starts with (its checkpoint, segments, coverage,
+    and the end if it is the last), and the next piece's checkpoint if there is one.
+
+    The engine yields a piece's checkpoint once it has prepared that piece (decoded its audio
+    and started the model on it), so stopping there wastes that preparation: the task of the
+    next piece, on whichever worker, does it again from the checkpoint."""
+    first = 0 if start is None else start.piece
+    events: list[EngineEvent] = []
+    try:
+        for event in stream:
+            if isinstance(event, Checkpoint) and event.piece > first:
+                return events, event
+            events.append(event)
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
+    return events, None
 
 
 def _engine(options: TranscribeOptions) -> Engine:
@@ -340,6 +380,9 @@ class _Pending:
     result: FileResult
     info: Probe
     started: float
+    job: Job | None = None  # as sent for the first piece
+    data: Future[Any] | None = None  # the task holding the file's bytes (not --shared-fs)
+    parts: list[Transcribed] = field(default_factory=list)  # the pieces decoded so far
 
 
 def run_cluster_batch(
@@ -353,13 +396,14 @@ def run_cluster_batch(
     wait: bool = False,
     progress: Progress | None = None,
     after_file: Callable[[FileResult], None] | None = None,
-    task: Callable[[Job], Transcribed | Failed] = transcribe_task,
+    task: Callable[..., Transcribed | Failed] = transcribe_task,
     client: Client | None = None,
 ) -> list[FileResult]:
     """:func:`~annotator.transcribe.pipeline.run_batch` with the decoding done on a Dask
     cluster; the same results, in the order of ``paths``. ``client``: one already connected
     (tests, benchmarks); otherwise :func:`connect` to ``scheduler``. ``task`` is what runs
-    on the workers (tests wrap it to kill a worker or damage a file on the way)."""
+    on the workers, called with the job and the file's bytes (None with ``shared_fs``);
+    tests wrap it to kill a worker or damage a file on the way."""
     sink: Progress = progress or NullProgress()
     model = resolve_model(options.model)  # verified here too: every worker must match it
     order: list[FileResult] = []
@@ -401,13 +445,33 @@ def run_cluster_batch(
 def _drain(
     client: Client, ws: Workspace, queue: deque[_Pending], model: ResolvedModel,
     options: TranscribeOptions, *, shared_fs: bool, force: bool, wait: bool, sink: Progress,
-    after_file: Callable[[FileResult], None] | None, task: Callable[[Job], Any],
+    after_file: Callable[[FileResult], None] | None, task: Callable[..., Any],
 ) -> None:
-    """Send files a few per worker ahead, store each result as it arrives, send the next."""
+    """Send files a few per worker ahead, one task per piece: when a piece comes back, its
+    file's next piece is sent (to whichever worker is free), and when the last one does, the
+    file's result is stored and the next file sent.
+
+    A piece is decoded from the checkpoint the piece before it ended with, so the pieces of
+    one file are decoded one after another (on any workers) and stitched with the overlap
+    rule of a local run: the words are those of one process. What pieces buy is a smaller
+    unit of work: a lost worker costs the piece it was decoding, not the whole file. The
+    bytes of a file travel once per worker that decodes one of its pieces: they are sent as
+    a task of their own, which Dask keeps (and runs again if the worker holding it is lost)
+    until the file is done.
+    """
     workers = max(len(client.scheduler_info().get("workers", {})), 1)
     limit = IN_FLIGHT_PER_WORKER * workers
     flying: dict[Future[Any], _Pending] = {}
     arrived = as_completed()
+
+    def submit(item: _Pending, job: Job) -> None:
+        piece = 0 if job.resume is None else job.resume.piece
+        future = client.submit(
+            task, job, item.data, retries=RETRIES, pure=False,
+            key=f"annotator-transcribe-{item.info.sha256[:16]}-{piece}-{id(item)}",
+        )
+        flying[future] = item
+        arrived.add(future)
 
     def send() -> None:
         item = queue.popleft()
@@ -418,12 +482,12 @@ def _drain(
             item.result.error = str(MediaError(path, f"cannot be read ({exc.strerror or exc})"))
             finish_result(item.result, item.started, None, sink)
             return
-        job = Job(str(path), item.info.sha256, options, model.sha256,
-                  str(path.resolve()) if shared_fs else None, data)
-        future = client.submit(task, job, retries=RETRIES, pure=False,
-                               key=f"annotator-transcribe-{item.info.sha256[:16]}-{id(item)}")
-        flying[future] = item
-        arrived.add(future)
+        item.job = Job(str(path), item.info.sha256, options, model.sha256,
+                       str(path.resolve()) if shared_fs else None)
+        if data is not None:
+            item.data = client.submit(_held, data, pure=False,
+                                      key=f"annotator-media-{item.info.sha256[:16]}-{id(item)}")
+        submit(item, item.job)
         sink.file_started(path, item.info.duration_ms)
 
     try:
@@ -431,7 +495,14 @@ def _drain(
             send()
         for future in arrived:
             item = flying.pop(future)
-            _store(future, item, ws, options, force=force, wait=wait, sink=sink)
+            part = _part(future, item.info.path)
+            if isinstance(part, Transcribed) and part.next is not None and item.job is not None:
+                item.parts.append(part)
+                first = item.parts[0].info.language
+                submit(item, replace(item.job, resume=part.next, language=first))
+                continue
+            _store(item.parts, part, item, ws, options, force=force, wait=wait, sink=sink)
+            item.data = None  # the bytes are no longer needed on the cluster
             finish_result(item.result, item.started, after_file, sink)
             while queue and len(flying) < limit:
                 send()
@@ -441,20 +512,49 @@ def _drain(
         raise
 
 
+def _held(data: bytes) -> bytes:
+    """The task that holds a file's bytes on the cluster for the tasks of its pieces."""
+    return data
+
+
+def _part(future: Future[Any], path: Path) -> Transcribed | AnnotatorError:
+    """One piece's result, or the error that ends its file."""
+    try:
+        done = future.result()
+    except Exception as exc:  # lost workers (KilledWorker) or a task that kept raising
+        return ClusterError(f"{path}: failed on the cluster ({type(exc).__name__}: {exc})")
+    if isinstance(done, Failed):
+        return done.error
+    return cast(Transcribed, done)
+
+
+def joined(parts: list[Transcribed]) -> Transcribed:
+    """A file's pieces as one result: the first piece's info, model and options, every
+    event in order, and the workers that decoded each piece (``worker`` is the first
+    piece's, with ``seconds`` summed over all and ``pieces`` listing each)."""
+    first = parts[0]
+    pieces = [
+        {"piece": n, **{k: p.worker.get(k) for k in ("host", "pid", "address", "seconds")}}
+        for n, p in enumerate(parts)
+    ]
+    seconds = round(sum(float(p.worker.get("seconds", 0.0)) for p in parts), 3)
+    return replace(
+        first, events=[e for p in parts for e in p.events], next=None,
+        warning=next((p.warning for p in parts if p.warning is not None), None),
+        worker={**first.worker, "seconds": seconds, "pieces": pieces},
+    )
+
+
 def _store(
-    future: Future[Any], item: _Pending, ws: Workspace, options: TranscribeOptions, *, force: bool,
-    wait: bool, sink: Progress,
+    parts: list[Transcribed], last: Transcribed | AnnotatorError, item: _Pending,
+    ws: Workspace, options: TranscribeOptions, *, force: bool, wait: bool, sink: Progress,
 ) -> None:
-    """Store one worker's result through the local path's code, or record why it failed."""
+    """Store one file's pieces through the local path's code, or record why it failed."""
     path, result = item.info.path, item.result
     try:
-        try:
-            done = future.result()
-        except Exception as exc:  # lost workers (KilledWorker) or a task that kept raising
-            raise ClusterError(f"{path}: failed on the cluster ({type(exc).__name__}: {exc})"
-                               ) from exc
-        if isinstance(done, Failed):
-            raise done.error
+        if isinstance(last, AnnotatorError):
+            raise last
+        done = joined([*parts, last])
 
         def on_segment(seg: Any) -> None:
             sink.advanced(path, seg.end_ms)

@@ -1,11 +1,13 @@
 """Batch transcription on a Dask cluster (issue 11), on a loopback LocalCluster.
 
 One cluster for the module: two worker processes of one thread each, the bundled tiny.en,
-three short real clips from tests/data. What is checked: the segments equal a local run's;
-a worker killed during a task leaves the file stored exactly once; a file that fails (corrupt,
-or damaged on the way to its worker) fails alone, named; a client interrupted while storing
-resumes from the workspace and ends with the local run's segments. Faults are injected by
-wrapping the task the workers run (the wrappers are closures, so Dask ships them by value).
+three short real clips from tests/data and the demo clip in three pieces. What is checked:
+the segments equal a local run's, also for a file sent one task per piece with the worker of
+its second piece killed; a worker killed during a task leaves the file stored exactly once;
+a file that fails (corrupt, or damaged on the way to its worker) fails alone, named; a
+client interrupted while storing resumes from the workspace and ends with the local run's
+segments. Faults are injected by wrapping the task the workers run (the wrappers are
+closures, so Dask ships them by value).
 """
 
 from __future__ import annotations
@@ -22,15 +24,17 @@ from typing import Any
 import pytest
 
 from annotator.cli import main
+from annotator.core import runs
 from annotator.core.media import file_sha256
 from annotator.core.store import Workspace
 from annotator.transcribe.engine import TranscribeOptions
 from annotator.transcribe.pipeline import FileResult, FileStatus, NullProgress, run_batch
 
-from support import DATA, require_module
+from support import DATA, DEMO, require_module
 
 require_module("distributed", "pip install -e '.[cluster]'")
 
+import dask  # noqa: E402
 from distributed import Client  # noqa: E402
 
 from annotator.transcribe.cluster import (  # noqa: E402
@@ -47,14 +51,25 @@ pytestmark = pytest.mark.engine
 CLIPS = [DATA / "goforward.wav", DATA / "mister_quilter_1272-128104-0000.wav", DATA / "jfk.flac"]
 #: jfk.flac (11 s) in 5-second pieces: a resumed store starts from a later checkpoint.
 PIECES = replace(TranscribeOptions(), chunk_s=5.0)
+#: The demo clip (59 s) in 15-second pieces: three pieces, cut at 7.3 s and 15.5 s.
+DEMO_PIECES = replace(TranscribeOptions(), chunk_s=15.0)
 
 Draft = tuple[int, int, int, str, tuple[Any, ...]]
-Task = Callable[[Job], "Transcribed | Failed"]
+Task = Callable[..., "Transcribed | Failed"]
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[Client]:
-    with local_cluster(2) as cluster, Client(cluster) as connected:
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    """Two workers that keep the tests' private model cache, also when a worker killed by a
+    test is started again between tests (a restarted worker takes the environment of that
+    moment, and a model found elsewhere has another path in the run's options, so a run it
+    decoded could not be resumed by one the other worker decoded)."""
+    cache = str(tmp_path_factory.getbasetemp() / "cache")  # as tests/conftest.py sets it
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ANNOTATOR_CACHE", cache)
+        with dask.config.set({"distributed.nanny.environ": {"ANNOTATOR_CACHE": cache}}):
+            cluster = local_cluster(2)
+    with cluster, Client(cluster) as connected:
         yield connected
 
 
@@ -115,6 +130,39 @@ def test_a_worker_killed_during_a_task_leaves_the_file_stored_once(
         assert [r.status for r in results] == [FileStatus.DONE]
         assert _runs(ws, clip) == 1
         assert _drafts(ws, clip) == local[clip.name, TranscribeOptions().chunk_s]
+
+
+@pytest.fixture(scope="module")
+def local_demo(tmp_path_factory: pytest.TempPathFactory) -> list[Draft]:
+    """What a local run stores for the demo clip in 15-second pieces (three pieces)."""
+    with Workspace(tmp_path_factory.mktemp("demo") / "w.db") as ws:
+        (result,) = run_batch(ws, [DEMO], DEMO_PIECES)
+        assert result.status == FileStatus.DONE
+        return _drafts(ws, DEMO)
+
+
+def test_the_pieces_of_a_file_on_several_workers_give_one_process_words(
+    client: Client, local_demo: list[Draft], tmp_path: Path
+) -> None:
+    """One task per piece, each from the checkpoint the piece before ended with: the worker
+    decoding the second piece is killed, the piece is decoded again on another worker (its
+    bytes too, if they were held on the dead one), and the stored segments are exactly the
+    local run's."""
+    marker = tmp_path / "killed"
+    with Workspace(tmp_path / "w.db") as ws:
+        (result,) = run_cluster_batch(ws, [DEMO], DEMO_PIECES, scheduler="", client=client,
+                                      task=_killing_once(marker, piece=1))
+        assert result.status == FileStatus.DONE, result.error
+        assert marker.exists()  # a worker did die in the second piece
+        assert _drafts(ws, DEMO) == local_demo
+        run = ws.current_run(ws.media_by_sha(file_sha256(DEMO)).id)
+        assert run is not None
+        last = runs.last_checkpoint(ws, run.id)
+    assert last is not None and last.piece == 2  # three pieces stored, as locally
+    pieces = run.options["worker"]["pieces"]
+    assert [p["piece"] for p in pieces] == [0, 1, 2]
+    assert len({p["pid"] for p in pieces}) >= 2  # decoded by more than one worker process
+    assert pieces[1]["pid"] != int(marker.read_text())  # the killed piece ran again elsewhere
 
 
 def test_a_corrupt_or_damaged_file_fails_alone(client: Client, tmp_path: Path) -> None:
@@ -194,35 +242,36 @@ def test_the_command_line_json_lists_every_file(
 # -- tasks with faults (closures: shipped to the workers by value) -----------------------------
 
 
-def _killing_once(marker: Path) -> Task:
-    def task(job: Job) -> Transcribed | Failed:
-        if not marker.exists():
+def _killing_once(marker: Path, piece: int = 0) -> Task:
+    """Kill the worker running the task of ``piece`` (of any file), once."""
+    def task(job: Job, data: bytes | None = None) -> Transcribed | Failed:
+        if (job.resume.piece if job.resume else 0) == piece and not marker.exists():
             marker.write_text(str(os.getpid()))
             os.kill(os.getpid(), signal.SIGKILL)  # the worker process dies mid-task
-        return transcribe_task(job)
+        return transcribe_task(job, data)
 
     return task
 
 
 def _damaging(name: str) -> Task:
-    def task(job: Job) -> Transcribed | Failed:
-        if job.name.endswith(name) and job.data:
-            job = replace(job, data=bytes([job.data[0] ^ 1]) + job.data[1:])
-        return transcribe_task(job)
+    def task(job: Job, data: bytes | None = None) -> Transcribed | Failed:
+        if job.name.endswith(name) and data:
+            data = bytes([data[0] ^ 1]) + data[1:]
+        return transcribe_task(job, data)
 
     return task
 
 
 def _recording(folder: Path) -> Task:
-    def task(job: Job) -> Transcribed | Failed:
+    def task(job: Job, data: bytes | None = None) -> Transcribed | Failed:
         (folder / f"{Path(job.name).name}-{uuid.uuid4().hex}").touch()
-        return transcribe_task(job)
+        return transcribe_task(job, data)
 
     return task
 
 
 def _refusing() -> Task:
-    def task(job: Job) -> Transcribed | Failed:
+    def task(job: Job, data: bytes | None = None) -> Transcribed | Failed:
         raise AssertionError(f"{job.name} was sent although the workspace has it")
 
     return task
