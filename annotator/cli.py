@@ -197,7 +197,7 @@ for _command in SUGGEST_COMMANDS:  # suggest (annotator.cli_suggest)
 @click.option("--chunk-s", type=click.FloatRange(5, 3600), default=None, hidden=True,
               help="Seconds per piece (tests: many cuts on a short file; recorded in the run).")
 @click.option("--export", "export_", default="", metavar="FORMATS",
-              help="Also export each file: comma list of json,srt,vtt,ass.")
+              help="Also export each file: comma list of json,srt,vtt,ass,rttm.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT,
               show_default=True, help="Folder for exports.")
 @redact_option
@@ -342,7 +342,7 @@ def _user() -> str:
 @cli.command("export")
 @click.argument("media", nargs=-1, required=True)
 @click.option("--format", "format_", default="json,srt,vtt,ass", show_default=True,
-              help="Comma list of json,srt,vtt,ass.")
+              help="Comma list of json,srt,vtt,ass,rttm (rttm: speaker turns).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT,
               show_default=True)
 @redact_option
