@@ -209,7 +209,7 @@ async def test_exporter_writes_in_a_worker_and_reports(demo_db: Path, demo_ref: 
     host = Host()
     async with host.run_test(message_hook=host.keep) as pilot:
         exporter = Exporter(host, demo_db, int(demo_ref), tmp_path / "offered")
-        assert [ident for ident, _ in exporter.formats()] == ["json", "srt", "vtt", "ass"]
+        assert [ident for ident, _ in exporter.formats()] == ["json", "srt", "vtt", "ass", "rttm"]
         exporter.export(ExportRequest(("json", "srt"), tmp_path / "out"))
         blocked = tmp_path / "a-file"
         blocked.write_text("not a folder")
