@@ -20,8 +20,10 @@ a file. Why that gives the file's transcript:
 The audio that has not arrived yet is never decoded: a pass reads the file as far as it is
 written (pieces are appended with one write each and synced before they are announced), and
 whatever its last fraction of a second decodes to lies in the provisional piece. The cost of
-a pass is the growing piece decoded again (at most ``chunk_s + 30 + 15`` s of audio): hence
-the short pieces of a live run (:data:`LIVE_CHUNK_S`). ``bench/live.py`` measures the delay.
+a full pass is the growing piece decoded again (up to ``chunk_s + 30 + 15`` s of audio):
+hence the short pieces of a live run (:data:`LIVE_CHUNK_S`), and *tail passes* in between
+that decode only the newest audio for display (:meth:`Follower._tail`). ``bench/live.py``
+measures the delay.
 
 The follower runs in a thread with its own workspace connection; the capture loop wakes it
 (:meth:`Follower.arrived`) and tells it when the file is complete (:meth:`Follower.capture_done`).
@@ -111,7 +113,9 @@ class Follower(threading.Thread):
     def summary(self) -> str:
         if self.error is not None:
             return f"failed: {self.error}"
-        return f"{self.status}, {self.segments} segments stored, {self.passes} passes"
+        tails = sum(1 for entry in self.log if entry[3] == "tail")
+        return (f"{self.status}, {self.segments} segments stored, {self.passes} passes "
+                f"({tails} of them tail passes)")
 
     # -- the thread ----------------------------------------------------------------------
 
