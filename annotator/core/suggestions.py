@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -98,15 +99,16 @@ class Suggestion:
         return replace(self, status=status, decided_by=by, decided_at=at)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain values, as the JSON export writes them."""
-        return {
+        """Plain values, as the JSON export writes them (a figure that is not finite, which
+        JSON cannot hold, as null)."""
+        return _finite_dict({
             "id": self.id, "kind": str(self.kind), "value": self.value,
             "start_ms": self.start_ms, "end_ms": self.end_ms, "segment_id": self.segment_id,
             "event_id": self.event_id, "detail": self.detail, "source": self.source,
             "confidence": self.confidence, "status": str(self.status),
             "decided_by": self.decided_by, "decided_at": self.decided_at,
             "audit_id": self.audit_id, "created_at": self.created_at,
-        }
+        })
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,12 +137,12 @@ class Event:
         return f"[{self.count} {noun}]" if self.count != 1 else f"[{noun}]"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        return _finite_dict({
             "id": self.id, "kind": self.kind, "start_ms": self.start_ms,
             "end_ms": self.end_ms, "count": self.count, "strength": self.strength,
             "detail": self.detail, "state": str(self.state), "tags": list(self.tags),
             "note": self.note, "caption": self.caption,
-        }
+        })
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -386,6 +388,21 @@ def save_voices(
 def _event_values(e: Event) -> tuple[Any, ...]:
     return (e.media_id, e.kind, e.start_ms, e.end_ms, e.count, e.strength, _json(e.detail),
             str(e.state), json.dumps(sorted(set(e.tags))), e.note)
+
+
+def _finite_dict(value: dict[str, Any]) -> dict[str, Any]:
+    return {k: _finite(v) for k, v in value.items()}
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every float that is not finite (NaN, infinity) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _json(value: Any) -> str:

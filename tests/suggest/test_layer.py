@@ -195,3 +195,14 @@ def test_accepted_event_is_reviewed_tagged_and_exported(
     assert layer.event(ws, ev.id).state is ReviewState.UNREVIEWED
     assert to_dict(load_transcript(ws, mid))["events"][0]["origin"] == []
     assert "strikes" not in SrtFormat.to_string(load_transcript(ws, mid))
+
+
+def test_figures_json_cannot_hold_are_exported_as_null() -> None:
+    from annotator.core.suggestions import Suggestion
+
+    sug = Suggestion(1, 1, Kind.DISTRUST, "k", 0, 10, "low_logprob", confidence=float("nan"),
+                     detail={"reasons": [{"code": "low_logprob", "value": float("-inf")}]})
+    data = json.loads(json.dumps(sug.to_dict(), allow_nan=False))
+    assert data["confidence"] is None and data["detail"]["reasons"][0]["value"] is None
+    ev = Event(1, 1, "knock", 0, 10, 3, float("nan"))
+    assert json.loads(json.dumps(ev.to_dict(), allow_nan=False))["strength"] is None
