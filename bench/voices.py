@@ -1,12 +1,15 @@
 """Benchmark: voice suggestions (annotator/suggest/voices.py) against references.
 
 Prints, per AMI dev clip (``../shared/data/real/ami_debug_dev0*.wav``, real meeting audio,
-two speakers, RTTM reference scored on its UEM): DER overall and outside overlapped speech
-(10 ms frames, 0.25 s collar around every reference boundary, inside the UEM, optimal
-one-to-one voice mapping), with the energy detector's speech regions and with the
-reference's own speech regions (oracle speech: the clustering alone), and the number of
-voices found. On the demo clip: the share of transcript words given the right voice (words
-and times from ``annotator transcribe`` of ``media/demo.mp4``; truth speaker of a word = the
+two speakers in the RTTM reference, scored on its UEM): DER overall and outside overlapped
+speech (10 ms frames, 0.25 s collar around every reference boundary, inside the UEM,
+optimal one-to-one voice mapping) and the number of voices found, with three sources of
+speech regions: the energy detector (no speech given), the transcript's words (what the
+suggestion pass has: ``annotator transcribe``'s words, gaps under 0.3 s closed), and the
+reference's own turns (oracle speech: the embeddings and clustering alone).
+
+On the demo clip: the share of transcript words given the right voice (words and times from
+``annotator transcribe`` of ``media/demo.mp4``; a word's truth speaker is the
 ``media/demo_truth.tsv`` line containing its middle; voices mapped one-to-one to truth
 speakers), with the voice count automatic and with ``speakers=3``; the seconds of
 diarization next to transcription's for the same clip.
@@ -94,7 +97,10 @@ def ami() -> None:
         uem = read_uem(wav.with_suffix(".uem"))
         audio = load_mono(wav)
         oracle = [(s, e) for s, e, _ in reference]
-        for label, speech in (("energy speech", None), ("oracle speech", oracle)):
+        with tempfile.TemporaryDirectory() as folder:
+            words = _regions(transcript_words(wav, Path(folder))[0])
+        for label, speech in (("energy speech", None), ("transcript", words),
+                              ("oracle speech", oracle)):
             for speakers in (None, 2):
                 result = voices.diarize(audio, 16000, speech=speech, speakers=speakers)
                 hyp = [(t.start, t.end, t.voice) for t in result.turns]
@@ -104,14 +110,15 @@ def ami() -> None:
                       f"DER {total:6.1%}  outside overlap {outside:6.1%}")
 
 
-def demo_words(folder: Path) -> tuple[list[tuple[float, float]], float]:
-    """The demo's transcript words (start, end seconds) and the transcription's wall time."""
+def transcript_words(media: Path, folder: Path) -> tuple[list[tuple[float, float]], float]:
+    """The transcript's words (start, end seconds) of ``media`` by ``annotator transcribe``
+    (a fresh workspace in ``folder``) and the command's wall time."""
     start = time.perf_counter()
-    subprocess.run([str(ROOT / ".venv" / "bin" / "annotator"), "transcribe",
-                    str(ROOT / "media" / "demo.mp4"), "--export", "json"],
+    subprocess.run([str(ROOT / ".venv" / "bin" / "annotator"), "transcribe", str(media),
+                    "--export", "json"],
                    cwd=folder, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     elapsed = time.perf_counter() - start
-    exported = next(p for p in (folder / "exports").glob("demo.*.json")
+    exported = next(p for p in (folder / "exports").glob(f"{media.stem}.*.json")
                     if not p.name.endswith(".manifest.json"))
     data = json.loads(exported.read_text())
     words = [(w["start_ms"] / 1000, w["end_ms"] / 1000)
@@ -123,7 +130,7 @@ def demo() -> None:
     truth = list(csv.DictReader((ROOT / "media" / "demo_truth.tsv").open(), delimiter="\t"))
     lines = [(int(r["start_ms"]) / 1000, int(r["end_ms"]) / 1000, r["speaker"]) for r in truth]
     with tempfile.TemporaryDirectory() as folder:
-        words, transcribe_s = demo_words(Path(folder))
+        words, transcribe_s = transcript_words(ROOT / "media" / "demo.mp4", Path(folder))
     audio = load_mono(ROOT / "media" / "demo.mp4")
     minutes = audio.size / 16000 / 60
     speech = _regions(words)
