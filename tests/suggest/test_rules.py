@@ -66,3 +66,15 @@ def test_default_rules_on_the_real_demo_transcript(
     assert any("baby" in t.lower() for t in by_tag["child_present"])
     assert any("not need a warrant" in t.lower() for t in by_tag["warrant_refused"])
     assert "window_broken" not in by_tag  # nobody says the window is broken
+
+
+def test_a_codebook_extended_in_review_keeps_its_rules(
+        workspace_copy: Workspace, demo_media_id: int) -> None:
+    from annotator.core.session import ReviewSession
+
+    ws, mid = workspace_copy, demo_media_id
+    session = ReviewSession(ws, mid, "ana")
+    session.add_codebook_entry("action", "Door opened")  # stored as generated TOML: no rules
+    assert session.codebook.version.endswith("+local.1")
+    rules, info = media_rules(ws, mid)
+    assert "warrant_requested" in rules and info["version"] == "1.0"
