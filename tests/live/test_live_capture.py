@@ -10,11 +10,14 @@ the server is stopped four seconds in and started again three seconds later. One
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import http.server
+import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -112,17 +115,20 @@ def live(tmp_path_factory: pytest.TempPathFactory, clip: Path) -> Iterator[dict[
         dropper.start()
         db = root / "annotator.db"
         started = time.monotonic()
-        code = main([
-            "capture", f"http://127.0.0.1:{server.port}/live.m3u8", "--out", str(root / "cap"),
-            "--name", "live", "--give-up", "20", "--transcribe", "--chunk-s", "10",
-            "--language", "en", "--db", str(db),
-        ])
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            code = main([
+                "capture", f"http://127.0.0.1:{server.port}/live.m3u8", "--out",
+                str(root / "cap"), "--name", "live", "--give-up", "20", "--transcribe",
+                "--chunk-s", "10", "--language", "en", "--json", "--db", str(db),
+            ])
         seconds = time.monotonic() - started
         dropper.join()
     finally:
         publisher.wait(timeout=60)
         server.stop()
-    yield {"db": db, "code": code, "outage": outage, "seconds": seconds, "root": root}
+    yield {"db": db, "code": code, "outage": outage, "seconds": seconds, "root": root,
+           "summary": json.loads(printed.getvalue())}
 
 
 def _capture(db: Path) -> tuple[captures.Capture, list[captures.Piece], list[captures.Gap]]:
@@ -209,6 +215,10 @@ def test_live_transcript_equals_the_captured_files(live: dict[str, Any], tmp_pat
             "SELECT MIN(ts) FROM audit WHERE action='machine.draft'").fetchone()[0]
         assert first_draft < cap.ended_at
     assert cuts >= 2  # the live run crossed at least one cut between pieces
+    # and showed the newest words by tail passes in between, which left nothing behind
+    passes = re.search(r"(\d+) passes \((\d+) of them tail passes\)",
+                       live["summary"]["transcript"])
+    assert passes is not None and int(passes[2]) >= 1, live["summary"]
     with Workspace(tmp_path / "after.db") as ws:
         [result] = run_batch(ws, [Path(cap.path)], TranscribeOptions(chunk_s=10, language="en"))
         assert result.status == "done", result.error
