@@ -326,3 +326,21 @@ def test_json_export_carries_the_capture_record(live: dict[str, Any], tmp_path: 
     assert record["chain"]["head"] == pieces[-1].chain_sha256
     assert [g["started_at"] for g in record["gaps"]] == [g.started_at for g in gaps]
     assert record["pieces"][3]["headers"]["Last-Modified"] == pieces[3].headers["Last-Modified"]
+
+
+def test_remux_copies_packets_into_playable_pieces(clip: Path, tmp_path: Path) -> None:
+    """The PyAV path (RTMP/SRT/RTSP/DASH) on a local source: packets copied, not re-encoded."""
+    import av
+
+    db = tmp_path / "annotator.db"
+    assert main(["capture", str(clip), "--via", "remux", "--out", str(tmp_path / "cap"),
+                 "--name", "remuxed", "--db", str(db)]) == 0
+    cap, pieces, gaps = _capture(db)
+    assert cap.kind == "remux" and cap.status == "done" and not gaps and len(pieces) >= 5
+    assert captures.check_pieces(cap, pieces) == []
+    with av.open(str(clip)) as source, av.open(cap.path) as copy:
+        assert [s.codec_context.name for s in copy.streams] == [
+            s.codec_context.name for s in source.streams]
+        packets = [bytes(p) for p in copy.demux(audio=0) if p.size]
+        originals = [bytes(p) for p in source.demux(audio=0) if p.size]
+    assert packets == originals  # the same audio packets, byte for byte
