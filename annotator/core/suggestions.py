@@ -258,6 +258,38 @@ def voices(ws: Workspace, media_id: int) -> dict[str, list[float]]:
     return {str(r[0]): [float(x) for x in json.loads(r[1])] for r in rows}
 
 
+@dataclass(frozen=True, slots=True)
+class NamedVoice:
+    """A voice of another media that a person named (accepted its speaker suggestions)."""
+
+    media_id: int
+    media_name: str
+    voice: str
+    speaker: str
+    centroid: tuple[float, ...]
+    source: dict[str, Any]
+
+
+def named_voices(ws: Workspace, exclude_media: int) -> list[NamedVoice]:
+    """Voices of the other media in the workspace, with the speaker a person named each as
+    (for suggesting the same name when the voice is heard again)."""
+    out: list[NamedVoice] = []
+    rows = ws.conn.execute(
+        "SELECT v.media_id, m.path, v.label, v.centroid, v.source, sp.label FROM voice v"
+        " JOIN media m ON m.id = v.media_id"
+        " JOIN suggestion s ON s.media_id = v.media_id AND s.kind='speaker'"
+        " AND s.value = v.label AND s.status='accepted'"
+        " JOIN speaker sp ON sp.id = json_extract(s.detail, '$.speaker_id')"
+        " WHERE v.media_id != ? GROUP BY v.media_id, v.label, sp.id ORDER BY v.media_id",
+        (exclude_media,),
+    )
+    for r in rows:
+        name = str(r[1]).replace("\\", "/").rsplit("/", 1)[-1]
+        out.append(NamedVoice(int(r[0]), name, str(r[2]), str(r[5]),
+                              tuple(float(x) for x in json.loads(r[3])), json.loads(r[4])))
+    return out
+
+
 # -- writing (each call is one transaction, or joins the caller's) ----------------------------
 
 

@@ -43,6 +43,10 @@ EVENT_ACTIONS = {"glass": "window_broken", "knock": "strike_on_vehicle",
 MIN_RUN_WORDS = 2
 MIN_RUN_MS = 600
 SAMPLE_RATE = 16000
+#: Cosine similarity of voice embeddings above which a voice "sounds like" one named in
+#: another media. Not measured across recordings yet: a hint shown to the reviewer, never
+#: applied by itself.
+LIKE_SIMILARITY = 0.75
 
 Progress = Callable[[str, str], None]
 
@@ -158,15 +162,47 @@ def _voices(
     diar = voices.diarize(audio, SAMPLE_RATE, speech=spans, speakers=speakers)
     layer.save_voices(ws, media_id, diar.centroids, diar.source)
     source = {"detector": "voices", **dict(diar.source)}
-    return propose_voices(segments, lambda t: voices.voice_at(diar, t), source)
+    like = sounds_like(diar.centroids, dict(diar.source), layer.named_voices(ws, media_id))
+    return propose_voices(segments, lambda t: voices.voice_at(diar, t), source, like)
+
+
+def sounds_like(
+    centroids: dict[str, list[float]], source: dict[str, Any],
+    named: Sequence[layer.NamedVoice], threshold: float | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Voice -> the most similar voice a person named in another media (cosine similarity of
+    the kept embeddings at least :data:`LIKE_SIMILARITY`), from the same model only (other
+    weights give other embeddings). Shown with the suggestion; the name is not applied."""
+    limit = LIKE_SIMILARITY if threshold is None else threshold
+    out: dict[str, dict[str, Any]] = {}
+    for voice, vec in centroids.items():
+        best: tuple[float, layer.NamedVoice] | None = None
+        for other in named:
+            if other.source.get("weights_sha256") != source.get("weights_sha256"):
+                continue
+            sim = _cosine(vec, other.centroid)
+            if sim >= limit and (best is None or sim > best[0]):
+                best = (sim, other)
+        if best is not None:
+            out[voice] = {"speaker": best[1].speaker, "media": best[1].media_name,
+                          "voice": best[1].voice, "similarity": round(best[0], 3)}
+    return out
+
+
+def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=False))
+    na, nb = sum(x * x for x in a) ** 0.5, sum(y * y for y in b) ** 0.5
+    return dot / (na * nb) if na and nb else 0.0
 
 
 def propose_voices(
     segments: Sequence[Segment], voice_at: Callable[[float], str | None],
-    source: dict[str, Any],
+    source: dict[str, Any], like: dict[str, dict[str, Any]] | None = None,
 ) -> list[Proposal]:
     """Speaker proposals (the voice of each segment's first run of words) and a split where
-    the voice changes inside a segment. Segments a person attributed are left alone."""
+    the voice changes inside a segment. Segments a person attributed are left alone.
+    ``like``: voice -> a named voice of another media it sounds like (:func:`sounds_like`)."""
+    like = like or {}
     out: list[Proposal] = []
     for seg in segments:
         if seg.speaker_id is not None:
@@ -182,7 +218,9 @@ def propose_voices(
             Kind.SPEAKER, seg.start_ms, end, first_voice, source,
             round(first_n / total if len(runs) > 1 else _agreement(seg, voice_at, first_voice),
                   3),
-            segment_id=seg.id, detail={"word_voices": per_word},
+            segment_id=seg.id, detail={"word_voices": per_word,
+                                       **({"like": like[first_voice]} if first_voice in like
+                                          else {})},
         ))
         for k in range(1, len(runs)):
             before, after, at_ms = runs[k - 1][0], runs[k][0], runs[k][2]

@@ -132,6 +132,11 @@ class SuggestionQueue:
             out.append(clean(seg.text) + "\n")
         for reason in sug.detail.get("reasons", []):
             out.append("  • " + clean(str(reason.get("why", ""))) + "\n", "yellow")
+        like = sug.detail.get("like")
+        if isinstance(like, dict):
+            out.append(f"  sounds like {clean(str(like.get('speaker')))!r} in"
+                       f" {clean(str(like.get('media')))} (similarity {like.get('similarity')})\n",
+                       "cyan")
         if "matched" in sug.detail:
             out.append("  matched: " + clean(str(sug.detail["matched"])) + "\n", "dim")
         source = ", ".join(f"{k} {v}" for k, v in sorted(sug.source.items())

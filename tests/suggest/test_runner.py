@@ -20,7 +20,7 @@ from annotator.core.store import Workspace
 from annotator.core.suggestions import Kind, Status
 from annotator.formats.rttm import RttmFormat
 from annotator.formats.srt import SrtFormat
-from annotator.suggest.runner import propose_voices, suggest, word_runs
+from annotator.suggest.runner import propose_voices, sounds_like, suggest, word_runs
 
 from support import demo_truth, in_ci
 
@@ -113,6 +113,19 @@ def test_voices_pass_with_a_fake_detector(workspace_copy: Workspace, demo_media_
     assert len(accepted) == len(driver_lines) and again.skipped.get("voices", 0) == 0
     assert all(x.value != "B" for x in layer.suggestions(ws, mid, status=Status.OPEN,
                                                          kinds=[Kind.SPEAKER]))
+    # The same voice heard in another media: its suggestions say whom it sounds like.
+    jfk = ws.find_media("jfk.flac").id
+    suggest(ws, jfk, ["voices"], speakers=3)
+    named = layer.named_voices(ws, jfk)
+    assert [(v.voice, v.speaker, v.media_name) for v in named] == [("B", "Driver", "demo.mp4")]
+    like = sounds_like(layer.voices(ws, jfk), {}, named)
+    assert like == {
+        "B": {"speaker": "Driver", "media": "demo.mp4", "voice": "B", "similarity": 1.0},
+        "C": {"speaker": "Driver", "media": "demo.mp4", "voice": "B", "similarity": 0.8},
+    }  # A is orthogonal to B: no hint
+    for x in layer.suggestions(ws, jfk, kinds=[Kind.SPEAKER]):
+        assert x.detail.get("like") == like.get(x.value)
+    assert sounds_like({"B": [0.0, 1.0]}, {"weights_sha256": "other"}, named) == {}
 
 
 def test_a_missing_detector_is_reported_and_the_rest_runs(
