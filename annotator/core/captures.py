@@ -160,14 +160,6 @@ def for_media(ws: Workspace, media_id: int) -> Capture | None:
     return None if row is None else _capture(row)
 
 
-def for_path(ws: Workspace, path: Path) -> Capture | None:
-    row = ws.conn.execute(
-        "SELECT * FROM capture WHERE path=? ORDER BY id DESC LIMIT 1",
-        (absolute_path(str(path)),),
-    ).fetchone()
-    return None if row is None else _capture(row)
-
-
 def add_piece(ws: Workspace, capture_id: int, piece: Piece) -> None:
     """Store an arrived piece and hash its row into the audit chain, in one transaction."""
     with ws.transaction() as c:

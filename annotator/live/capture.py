@@ -17,7 +17,6 @@ import re
 import signal
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -238,14 +237,3 @@ def _finish(
 def _same_bytes_known(ws: Workspace, media_id: int, sha256: str) -> bool:
     row = ws.conn.execute("SELECT id FROM media WHERE sha256=?", (sha256,)).fetchone()
     return row is not None and int(row["id"]) != media_id
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, step: float = 0.1) -> bool:
-    """Poll ``predicate`` until true or ``timeout`` seconds (tests and the follower)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
-
