@@ -17,11 +17,12 @@ diarization next to transcription's for the same clip.
 Targets (issue 9): demo words on the right voice >= 95 %; DER outside overlap <= 20 % on
 AMI dev; the suggestion pass <= 1/4 of the transcription time.
 
-    .venv/bin/python bench/voices.py
+    .venv/bin/python bench/voices.py [--encoder campplus|resemblyzer]
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import subprocess
@@ -29,6 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -174,7 +176,91 @@ def _words_right(result: voices.Diarization, words: list[tuple[float, float]],
     return float(counts[rows, cols].sum() / max(1, len(pairs)))
 
 
+def _slaney_mel(sr: int, n_fft: int, n_mels: int) -> np.ndarray[Any, Any]:
+    """librosa.filters.mel's default (Slaney scale, Slaney area normalisation)."""
+    def to_mel(hz: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        linear = hz / (200.0 / 3)
+        log = 15.0 + np.log(np.maximum(hz, 1e-9) / 1000.0) / (np.log(6.4) / 27.0)
+        out: np.ndarray[Any, Any] = np.where(hz >= 1000.0, log, linear)
+        return out
+
+    def to_hz(mel: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        linear = mel * (200.0 / 3)
+        log = 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel - 15.0))
+        out: np.ndarray[Any, Any] = np.where(mel >= 15.0, log, linear)
+        return out
+
+    freqs = np.linspace(0, sr / 2, n_fft // 2 + 1)
+    edges = to_hz(np.linspace(to_mel(np.array(0.0)), to_mel(np.array(sr / 2.0)), n_mels + 2))
+    weights = np.zeros((n_mels, freqs.size))
+    for i in range(n_mels):
+        lower = (freqs - edges[i]) / (edges[i + 1] - edges[i])
+        upper = (edges[i + 2] - freqs) / (edges[i + 2] - edges[i + 1])
+        weights[i] = np.maximum(0, np.minimum(lower, upper)) * 2.0 / (edges[i + 2] - edges[i])
+    return weights
+
+
+def resemblyzer_embedder() -> Any:
+    """An ``_embed`` replacement with resemblyzer 0.1.4's voice encoder (its weights from
+    its wheel; its LSTM rebuilt here and its librosa mel spectrogram in numpy, since
+    importing resemblyzer imports librosa and webrtcvad), for the comparison only."""
+    import importlib.util
+
+    import torch
+    from torch import nn
+
+    spec = importlib.util.find_spec("resemblyzer")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    weights = Path(next(iter(spec.submodule_search_locations))) / "pretrained.pt"
+
+    class Encoder(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm = nn.LSTM(40, 256, 3, batch_first=True)
+            self.linear = nn.Linear(256, 256)
+
+        def forward(self, mels: Any) -> Any:
+            _, (hidden, _) = self.lstm(mels)
+            raw = torch.relu(self.linear(hidden[-1]))
+            return raw / torch.norm(raw, dim=1, keepdim=True)
+
+    model = Encoder()
+    model.load_state_dict(torch.load(weights, map_location="cpu")["model_state"], strict=False)
+    model.eval()
+    basis = _slaney_mel(16000, 400, 40)
+
+    def embed(audio: Any, rate: int, windows: list[tuple[float, float]]) -> Any:
+        out = []
+        for begin, end in windows:
+            wav = audio[int(begin * rate) : int(end * rate)].astype(np.float64)
+            rms = np.sqrt(np.mean(wav**2)) + 1e-9
+            gain = 10 ** ((-30 - 20 * np.log10(rms)) / 20)
+            wav = wav * max(gain, 1.0)  # resemblyzer's normalize_volume(increase_only)
+            padded = np.pad(wav, 200)  # librosa's centred frames
+            count = 1 + (padded.size - 400) // 160
+            frames = np.stack([padded[i * 160 : i * 160 + 400] for i in range(count)])
+            power = np.abs(np.fft.rfft(frames * np.hanning(401)[:-1], axis=1)) ** 2
+            mels = torch.from_numpy((power @ basis.T).astype(np.float32))[None]
+            with torch.inference_mode():
+                out.append(model(mels).numpy()[0])
+        return np.array(out, dtype=np.float32)
+
+    return embed
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--encoder", choices=("campplus", "resemblyzer"), default="campplus",
+                        help="resemblyzer: the same pipeline with resemblyzer 0.1.4's encoder "
+                             "(pip install --no-deps resemblyzer==0.1.4), for comparison")
+    args = parser.parse_args()
+    if args.encoder == "resemblyzer":
+        embed = resemblyzer_embedder()
+        if embed is None:
+            raise SystemExit("resemblyzer is not installed")
+        voices._embed = embed
+        print("encoder: resemblyzer 0.1.4 (same windows, clustering and turns)")
     ami()
     demo()
     return 0
