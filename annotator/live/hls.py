@@ -29,10 +29,18 @@ from annotator.live.pieces import Arrival, kept_headers
 
 #: Seconds a single HTTP request may take before it counts as a drop.
 TIMEOUT_S = 5.0
+#: A segment the server answers with an HTTP error this many times is given up (recorded
+#: as missed in the gap), so one lost segment does not stop the capture of the rest.
+SKIP_AFTER = 3
 
 
 class FetchError(Exception):
-    """A request that failed (connection refused, timeout, HTTP error, short body)."""
+    """A request that failed (connection refused, timeout, HTTP error, short body);
+    ``status``: the HTTP status when the server answered with an error."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass
@@ -111,7 +119,7 @@ def fetch(url: str, timeout: float = TIMEOUT_S) -> tuple[bytes, dict[str, str]]:
             data = response.read()
             headers = kept_headers(response.headers)
     except urllib.error.HTTPError as exc:
-        raise FetchError(f"{url}: HTTP {exc.code} {exc.reason}") from exc
+        raise FetchError(f"{url}: HTTP {exc.code} {exc.reason}", exc.code) from exc
     except urllib.error.URLError as exc:
         raise FetchError(f"{url}: {exc.reason}") from exc
     except (OSError, http.client.HTTPException, ValueError) as exc:
@@ -132,6 +140,7 @@ class HlsSource:
         self.url, self.link = url, link
         self.suffix = ".ts"
         self.last_seq: int | None = None  # the playlist sequence number last read
+        self.refused: dict[int, int] = {}  # HTTP errors per segment sequence number
 
     def arrivals(self) -> Iterator[Arrival]:
         playlist_url, variant = self.url, None
@@ -152,7 +161,7 @@ class HlsSource:
             missed: list[int] = []
             if self.last_seq is not None and new and new[0].seq > self.last_seq + 1:
                 missed = list(range(self.last_seq + 1, new[0].seq))
-            if new or missed:
+            if missed:  # the source answers again, without some segments
                 self.link.ok(missed)
             if pl.init_uri is not None and not init_done:
                 self.suffix = ".mp4"
@@ -173,8 +182,13 @@ class HlsSource:
                     data, headers = fetch(seg.uri)
                 except FetchError as exc:
                     broke = True
+                    refused = self.refused.get(seg.seq, 0) + (1 if exc.status else 0)
+                    self.refused[seg.seq] = refused
                     if not self.link.failed(f"segment {seg.seq}: {exc}"):
                         return
+                    if refused >= SKIP_AFTER:  # the server keeps refusing it: go on without
+                        self.last_seq = seg.seq
+                        self.link.ok([seg.seq])
                     break
                 extra = {"EXTINF": f"{seg.duration_s:g}"}
                 if seg.program_date_time:

@@ -344,3 +344,34 @@ def test_remux_copies_packets_into_playable_pieces(clip: Path, tmp_path: Path) -
         packets = [bytes(p) for p in copy.demux(audio=0) if p.size]
         originals = [bytes(p) for p in source.demux(audio=0) if p.size]
     assert packets == originals  # the same audio packets, byte for byte
+
+
+def test_a_segment_the_server_keeps_refusing_is_recorded_as_missed(
+    clip: Path, tmp_path: Path
+) -> None:
+    ffmpeg = require_tool("ffmpeg")
+    www = tmp_path / "www"
+    www.mkdir()
+    subprocess.run(
+        [ffmpeg, "-loglevel", "error", "-i", str(clip), "-t", "12", "-c", "copy", "-f", "hls",
+         "-hls_time", "2", "-hls_list_size", "0", "-hls_playlist_type", "vod",
+         str(www / "vod.m3u8")],
+        check=True, timeout=60,
+    )
+    (www / "vod2.ts").unlink()  # listed, but gone from the server
+    server = Server(www)
+    server.start()
+    db = tmp_path / "annotator.db"
+    try:
+        code = main(["capture", f"http://127.0.0.1:{server.port}/vod.m3u8", "--out",
+                     str(tmp_path / "cap"), "--name", "vod", "--db", str(db)])
+    finally:
+        server.stop()
+    assert code == 0
+    cap, pieces, gaps = _capture(db)
+    assert cap.status == "done"
+    assert 2 not in [p.media_sequence for p in pieces] and len(pieces) >= 4
+    assert [p.media_sequence for p in pieces][:2] == [0, 1]
+    [gap] = gaps
+    assert gap.missed == (2,) and "404" in gap.reason and gap.ended_at is not None
+    assert captures.check_pieces(cap, pieces) == []
