@@ -8,6 +8,12 @@ segment id that appeared or vanished (a provisional segment the live run replace
 screen as the transcription worker's own :class:`~annotator.tui.transcription.Transcriber`
 messages, so the screen updates the rows the same way, keeping the reviewer's cursor where
 it is. It stops when the capture has ended and its run is finished.
+
+While following, ``B`` ("bookmark now") inserts a one-second reviewer segment
+``[bookmark]`` ending at the live time (how much of the stream has arrived), audited and
+undoable like any inserted segment, so a moment is marked while the words for it are still
+being transcribed. The key is bound on the app here (Textual's ``App.bind``) rather than in
+:mod:`annotator.tui.bindings`, since it only exists while a capture is followed.
 """
 
 from __future__ import annotations
@@ -17,10 +23,14 @@ from typing import Any
 
 from annotator.core import captures
 from annotator.core.store import Workspace
+from annotator.tui.display import clock
 from annotator.tui.transcription import Transcriber
 
 #: How often (seconds) the workspace is looked at for new segments.
 POLL_S = 1.0
+#: The key that marks the live moment, and the text of the segment it inserts.
+BOOKMARK_KEY = "B"
+BOOKMARK_TEXT = "[bookmark]"
 
 
 def capture_running(ws: Workspace, media_id: int) -> bool:
@@ -50,6 +60,22 @@ class LiveFollow:
     def start(self) -> None:
         self.host.post_message(Transcriber.Started(self.ws.media(self.media_id).duration_ms))
         self.timer = self.host.set_interval(POLL_S, self.poll)
+        app = self.host.app
+        app.action_live_bookmark = self.bookmark
+        app.bind(BOOKMARK_KEY, "app.live_bookmark", description="Bookmark now")
+
+    def bookmark(self) -> None:
+        """Insert ``[bookmark]`` over the last second that has arrived (see the module doc)."""
+        session = self.host.session
+        if getattr(self.host.settings, "read_only", False):
+            self.host.notify("Read-only: nothing is changed.", timeout=3, markup=False)
+            return
+        session.media = self.ws.media(self.media_id)  # the file has grown since it opened
+        live_ms = session.media.duration_ms
+        start = max(live_ms - 1000, 0)
+        change = self.host.apply(lambda: session.insert_segment(start, live_ms, BOOKMARK_TEXT))
+        if change is not None:
+            self.host.notify(f"Bookmarked {clock(live_ms)}.", timeout=3, markup=False)
 
     def _ids(self) -> dict[int, tuple[Any, ...]]:
         """Every segment row of the media, by id (a row replaced under the same id, as SQLite

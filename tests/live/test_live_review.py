@@ -1,6 +1,6 @@
 """The review app on a capture still being transcribed by another process: it does not start
-a transcription of its own, and shows segments as that process stores, replaces and drops
-them, keeping the reviewer's cursor."""
+a transcription of its own, shows segments as that process stores, replaces and drops them,
+keeping the reviewer's cursor, and B bookmarks the live moment."""
 
 from __future__ import annotations
 
@@ -57,6 +57,15 @@ async def test_review_follows_a_live_capture(tmp_path: Path) -> None:
                 "And so my fellow Americans", "ask not what your country", "can do for you"]
             assert len(app.review.table.rows) == 3
             assert app.review.table.cursor == 1
+            with writer.transaction() as c:  # the stream has grown to 10.5 s
+                c.execute("UPDATE media SET duration_ms=10500 WHERE id=?", (media.id,))
+            await pilot.press("B")  # bookmark now: a reviewer segment at the live time
+            await pilot.pause()
+            marks = [s for s in app.review.session.segments if s.human_text == "[bookmark]"]
+            assert [(m.start_ms, m.end_ms) for m in marks] == [(9500, 10500)]
+            assert app.review.table.current is not None
+            assert app.review.table.current.text == "ask not what your country"
+            assert any(e["action"] == "insert_segment" for e in writer.audit(media.id))
             captures.finish(writer, cap.id, "done", "0" * 64, captured.stat().st_size)
             runs.finish(writer, run.id, RunStatus.DONE)
             await pilot.pause(1.5)
