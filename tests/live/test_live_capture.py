@@ -2,7 +2,7 @@
 a file that grows while it is followed, Ctrl-C, verify, and the live transcript against the
 captured file's.
 
-ffmpeg publishes a 45-s clip of the demo recording as live HLS (1-s segments, at three times
+ffmpeg publishes a 45-s clip of the demo recording as live HLS (1-s segments, at four times
 real time so the module stays short) into a folder a small HTTP server on 127.0.0.1 serves;
 the server is stopped four seconds in and started again three seconds later. One capture
 (with ``--transcribe``) runs for the whole module; the tests check what it left.
@@ -94,7 +94,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, clip: Path) -> Iterator[dict[
     server = Server(www)
     server.start()
     publisher = subprocess.Popen(
-        [ffmpeg, "-loglevel", "error", "-readrate", "3", "-i", str(clip), "-c", "copy",
+        [ffmpeg, "-loglevel", "error", "-readrate", "4", "-i", str(clip), "-c", "copy",
          "-f", "hls", "-hls_time", "1", "-hls_list_size", "0", str(www / "live.m3u8")],
     )
     outage: dict[str, float] = {}
