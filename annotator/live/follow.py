@@ -106,7 +106,9 @@ class Follower(threading.Thread):
                 self.join(0.2)
             except KeyboardInterrupt:
                 self._cancel.set()
-                self.say("transcription stopped; `annotator transcribe FILE` finishes it")
+                language = f" --language {self.options.language}" if self.options.language else ""
+                self.say("transcription stopped; `annotator transcribe FILE --chunk-s "
+                         f"{self.options.chunk_s:g}{language}` finishes it (the same settings)")
                 self.join()
                 break
 
@@ -147,7 +149,10 @@ class Follower(threading.Thread):
             except MediaError:
                 if final:
                     raise
-                time.sleep(0.5)  # not decodable yet: wait for more
+                if self.run_id is not None:  # the writer marked it failed: it goes on
+                    runs.claim(ws, self.run_id, runs.owner_record())
+                    run = ws.run(self.run_id)
+                time.sleep(0.5)  # not decodable yet (a piece cut short): wait for more
                 continue
             if final or self._cancel.is_set():
                 return
