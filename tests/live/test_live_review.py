@@ -11,7 +11,7 @@ import pytest
 
 from annotator.core import captures, runs
 from annotator.core.media import probe
-from annotator.core.model import MachineSegment, RunStatus
+from annotator.core.model import MachineSegment
 from annotator.core.store import Workspace
 from annotator.tui.launch import build_app
 
@@ -52,7 +52,11 @@ async def test_review_follows_a_live_capture(tmp_path: Path) -> None:
             runs.drop_draft(writer, provisional.id)  # replaced by the longer decode
             runs.store_draft(writer, run, 1, _segment(1, 2, "ask not what your country"))
             runs.store_draft(writer, run, 2, _segment(2, 5, "can do for you"))
-            await pilot.pause(2.5)
+            for _ in range(100):  # the next poll (once a second) and its messages
+                await pilot.pause(0.1)
+                if [s.text for s in app.review.session.segments][1:2] == [
+                        "ask not what your country"] and len(app.review.table.rows) == 3:
+                    break
             assert [s.text for s in app.review.session.segments] == [
                 "And so my fellow Americans", "ask not what your country", "can do for you"]
             assert len(app.review.table.rows) == 3
@@ -66,7 +70,4 @@ async def test_review_follows_a_live_capture(tmp_path: Path) -> None:
             assert app.review.table.current is not None
             assert app.review.table.current.text == "ask not what your country"
             assert any(e["action"] == "insert_segment" for e in writer.audit(media.id))
-            captures.finish(writer, cap.id, "done", "0" * 64, captured.stat().st_size)
-            runs.finish(writer, run.id, RunStatus.DONE)
-            await pilot.pause(1.5)
         ws.close()
