@@ -38,6 +38,7 @@ from annotator.cli_output import (
 )
 from annotator.cli_record import COMMANDS as RECORD_COMMANDS
 from annotator.cli_record import fact_options, redact_what_option, stated_facts
+from annotator.cli_review import COMMANDS as REVIEW_COMMANDS
 from annotator.cli_suggest import COMMANDS as SUGGEST_COMMANDS
 from annotator.cli_suggest import suggest_after, suggest_option
 from annotator.core.model import Media
@@ -125,7 +126,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 for _command in [*RECORD_COMMANDS, *CAPTURE_COMMANDS]:  # verify, media, report; capture
     cli.add_command(_command)
-for _command in SUGGEST_COMMANDS:  # suggest (annotator.cli_suggest)
+for _command in [*SUGGEST_COMMANDS, *REVIEW_COMMANDS]:  # suggest; review, models
     cli.add_command(_command)
 
 
@@ -447,58 +448,6 @@ def _run_state(ws: Workspace, media: Media) -> str:
     heard = coverage(ws, run.id)
     said = [heard.summary()] if heard is not None and not heard.low else []
     return "; ".join([escape(run.model_id), *(escape(w) for w in run.warnings), *said])
-
-
-@cli.command("models")
-def models_cmd() -> None:
-    """List the speech models available offline, where they come from and if verified."""
-    from annotator.transcribe.models import available_models, is_verified
-
-    table = Table(title="speech models")
-    for col in ("model", "installed", "verified", "source", "sha256 (model.bin)"):
-        table.add_column(col, overflow="fold")
-    for info in available_models():
-        table.add_row(
-            info.model_id, "yes" if info.installed else "no",
-            "yes" if is_verified(info) else "not yet (checked on first use)",
-            escape(info.source), info.expected_sha256 or "",
-        )
-    print_table(table)
-    click.echo("Also accepted: a CTranslate2 model folder path, or a faster-whisper model name "
-               "(downloaded; needs internet).")
-
-
-@cli.command("review")
-@click.argument("media")
-@click.option("--reviewer", default=None, help="Your name for the audit log (default: $USER).")
-@click.option("--codebook", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              default=None, help="Codebook TOML (speakers, agencies, actions).")
-@click.option("--model", default=DEFAULT_MODEL, show_default=True,
-              help="Model used if the file still needs transcribing.")
-@click.option("--video", is_flag=True, help="Show a video window when playing.")
-@click.option("--read-only", "read_only", is_flag=True,
-              help="Open the workspace without writing to it (read-only media, or a look at "
-                   "someone else's review): listening, searching and exporting work; edits, "
-                   "tags and background transcription are off.")
-@db_option
-def review_cmd(
-    media: str, reviewer: str | None, codebook: Path | None, model: str, video: bool,
-    read_only: bool, db: Path,
-) -> None:
-    """Review a transcript in the terminal: listen, correct, tag, export.
-
-    MEDIA is a media file (transcribed in the background if new) or the id, sha256 prefix or
-    name of one already in the workspace. Every change is saved at once.
-    """
-    import getpass
-
-    from annotator.tui.launch import launch_review
-
-    who = reviewer or getpass.getuser() or "reviewer"
-    if read_only and codebook is not None:
-        raise UsageError("--codebook installs a codebook into the workspace: not with --read-only")
-    launch_review(db=db, media=media, reviewer=who, codebook=codebook, model=model, video=video,
-                  read_only=read_only)
 
 
 def _error(message: str) -> None:

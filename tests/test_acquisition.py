@@ -192,3 +192,29 @@ def test_the_json_export_says_where_the_recording_came_from(
     stated = json.loads(text)["acquisition"]["stated"]
     assert stated["captured_by"]["value"] == "(redacted)"
     assert stated["obtained_how"]["value"] == "yt-dlp"
+
+
+def test_review_relink_accepts_a_moved_copy_before_opening(
+    workspace: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``annotator review MEDIA --relink PATH`` records the new place (audited, same SHA-256
+    only) and then opens the app on it; a different file is refused before anything opens."""
+    import annotator.tui.launch as launch
+
+    db, clip = workspace
+    opened: list[str] = []
+    monkeypatch.setattr(launch, "launch_review", lambda **kw: opened.append(kw["media"]))
+    moved = tmp_path / "archive" / "clip.mp4"
+    moved.parent.mkdir()
+    shutil.move(clip, moved)
+    other = tmp_path / "other.mp4"
+    other.write_bytes(moved.read_bytes()[:-1])
+    assert main(["review", "1", "--relink", str(other), "--db", str(db)]) == 1
+    assert opened == []
+    assert main(["review", "1", "--relink", str(moved), "--reviewer", "erin",
+                 "--db", str(db)]) == 0
+    assert opened == ["1"]
+    with Workspace(db, read_only=True) as ws:
+        assert ws.media(1).path == str(moved)
+        assert [e["action"] for e in ws.audit(1)] == ["media.relink"]
+    assert main(["review", "1", "--relink", str(moved), "--read-only", "--db", str(db)]) == 2
