@@ -15,6 +15,7 @@ from pathlib import Path
 
 from annotator.core import chain
 from annotator.core.document import Transcript, load_transcript
+from annotator.core.redaction import redact_stated_facts
 from annotator.core.store import Workspace
 from annotator.formats import export, manifest
 
@@ -53,17 +54,8 @@ def export_media(
     return Published(transcript, tuple(files), written)
 
 
-#: Stated acquisition facts that name people or hold free text (where names end up).
-NAMING_FACTS = frozenset({"captured_by", "obtained_from", "notes"})
-
-
 def without_fact_names(transcript: Transcript) -> Transcript:
-    """The acquisition facts as a ``--redact names`` export carries them: who stated each
-    fact, and the facts that name people or are free text, are left out (marked
-    ``(redacted)``); where, when and how it was obtained stay, as do the file's own claims."""
-    stated = {
-        key: {**fact, "set_by": "(redacted)",
-              "value": "(redacted)" if key in NAMING_FACTS else fact["value"]}
-        for key, fact in transcript.acquisition.get("stated", {}).items()
-    }
+    """The acquisition facts as a ``--redact names`` export carries them
+    (:func:`annotator.core.redaction.redact_stated_facts`)."""
+    stated = redact_stated_facts(transcript.acquisition.get("stated", {}))
     return replace(transcript, acquisition={**transcript.acquisition, "stated": stated})

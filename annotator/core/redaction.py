@@ -15,7 +15,9 @@ paths are a separate choice (``--redact paths``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 from annotator.core.document import Transcript
 from annotator.core.model import Speaker
@@ -36,3 +38,20 @@ def without_names(transcript: Transcript) -> Transcript:
     }
     segments = tuple(replace(seg, note="") for seg in transcript.segments)
     return replace(transcript, speakers=speakers, segments=segments)
+
+
+#: Stated acquisition facts that name people or hold free text (where names end up).
+NAMING_FACTS = frozenset({"captured_by", "obtained_from", "notes"})
+
+
+def redact_stated_facts(stated: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Stated acquisition facts as a ``--redact names`` export or report carries them: who
+    stated each fact, and the facts that name people or are free text, become
+    ``(redacted)``; where, when and how it was obtained stay (they say what the record is),
+    as do the file's own claims (container metadata, kept elsewhere). One function for
+    every output so an export and a report of the same media never redact differently."""
+    return {
+        key: {**fact, "set_by": "(redacted)",
+              "value": "(redacted)" if key in NAMING_FACTS else fact["value"]}
+        for key, fact in stated.items()
+    }

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from annotator.core import acquisition, chain
 from annotator.core.document import load_transcript
+from annotator.core.redaction import redact_stated_facts
 from annotator.core.store import Workspace
 from annotator.errors import UnknownFormatError
 from annotator.formats import default_stem, manifest
@@ -75,7 +76,7 @@ def write_report(
         transcript = transcript.without_paths()
         facts["media"]["path"] = transcript.media.path
     if redact_names:
-        facts["stated"] = {k: {**v, "set_by": "(redacted)"} for k, v in facts["stated"].items()}
+        facts["stated"] = redact_stated_facts(facts["stated"])
     tl = timeline.build(
         transcript, acquisition=facts, chain_head=None if head is None else head.to_dict(),
         manifests=_export_manifests(out, media.sha256), redact_names=redact_names,

@@ -37,6 +37,7 @@ td.time a { font-variant-numeric: tabular-nums; white-space: nowrap; }
 .machine { color: #555; font-size: .9em; }
 .machine::before { content: "machine draft: "; font-style: italic; }
 .corrected { border-left: 3px solid #e65100; padding-left: .4rem; }
+tr.sound td { font-style: italic; background: #f3f0ff; }
 .state-disputed { color: #c62828; font-weight: 600; }
 .state-unreviewed { color: #666; }
 .note { color: #555; font-size: .9em; font-style: italic; }
@@ -113,8 +114,9 @@ def render(timeline: Timeline, strip_svg: str = "") -> str:
         note = f'<div class="note">{_e(r.note)}</div>' if r.note else ""
         tags = ", ".join([*r.actions, *r.other_tags])
         href = quote(r.fragment, safe="#=,.")
+        row_cls = ' class="sound"' if r.sound else ""
         parts.append(
-            f'<tr><td class="time"><a href="{_e(href)}">{_e(clock(r.start_ms))} to '
+            f'<tr{row_cls}><td class="time"><a href="{_e(href)}">{_e(clock(r.start_ms))} to '
             f"{_e(clock(r.end_ms))}</a></td><td>{_e(r.speaker)}</td><td>{_e(r.agency)}</td>"
             f"<td>{_e(tags)}</td><td{quote_cls}>{_e(r.text)}{machine}{note}</td>"
             f'<td class="state-{_e(r.state)}">{_e(r.state)}</td></tr>'

@@ -21,9 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 
+from annotator.core.agency import effective_agency
 from annotator.core.document import Transcript
 from annotator.core.model import ReviewState, Segment, TagKind
 from annotator.core.redaction import role_label
+from annotator.core.suggestions import Event, Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,8 @@ class Row:
     machine_text: str | None  # the machine draft's text when a reviewer changed it
     state: str
     note: str
+    #: a sound on the timeline (an impact event), not speech: no speaker, the text is its cue
+    sound: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,14 +84,30 @@ def clock(ms: int) -> str:
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}.{tenth}"
 
 
-def _speaker(transcript: Transcript, seg: Segment, redact: bool) -> tuple[str, str]:
+def _speaker(transcript: Transcript, seg: Segment, redact: bool) -> str:
     sp = transcript.speaker_of(seg)
     if sp is None:
-        return "", ""
-    agency = transcript.tag_label(sp.agency) if sp.agency else ""
+        return ""
     if redact:  # a role and an agency say what the report needs; a name may endanger someone
-        return role_label(transcript, sp), agency
-    return sp.label, agency
+        return role_label(transcript, sp)
+    return sp.label
+
+
+def _agency(transcript: Transcript, seg: Segment) -> str:
+    """The line's effective agency (its own agency tags, else its speaker's), the same rule
+    every other output uses (:func:`annotator.core.agency.effective_agency`)."""
+    found = effective_agency(seg, transcript.speakers, transcript.codebook)
+    return "" if found is None else ", ".join(found.labels(transcript.codebook))
+
+
+def _events(transcript: Transcript) -> list[Event]:
+    """The impact events a report shows: every event a reviewer accepted, and the machine's
+    detections still open; one whose suggestion was rejected (and never accepted) is left
+    out, as the review app leaves it out of the timeline."""
+    rejected = {s.event_id for s in transcript.suggestions
+                if s.event_id is not None and s.status == Status.REJECTED}
+    return [ev for ev in transcript.events
+            if ev.state != ReviewState.UNREVIEWED or ev.id not in rejected]
 
 
 def build(
@@ -106,10 +126,7 @@ def build(
     counts: Counter[str] = Counter()
     unreviewed = disputed = 0
     for seg in transcript.segments:
-        speaker, agency = _speaker(transcript, seg, redact_names)
-        seg_agencies = [transcript.tag_label(t) for t in seg.tags
-                        if kinds.get(t) == TagKind.AGENCY.value]
-        agency = ", ".join(dict.fromkeys([a for a in (agency, *seg_agencies) if a]))
+        speaker, agency = _speaker(transcript, seg, redact_names), _agency(transcript, seg)
         actions = tuple(transcript.tag_label(t) for t in seg.tags
                         if kinds.get(t) == TagKind.ACTION.value)
         others = tuple(transcript.tag_label(t) for t in seg.tags
@@ -128,6 +145,20 @@ def build(
             seg.machine_text if seg.corrected else None, str(seg.state),
             "" if redact_names else seg.note,
         ))
+    for ev in _events(transcript):
+        actions = tuple(transcript.tag_label(t) for t in ev.tags
+                        if kinds.get(t) == TagKind.ACTION.value)
+        if ev.state != ReviewState.UNREVIEWED:  # a reviewer accepted it: it counts
+            for action in actions:
+                counts[action] += 1
+                by_agency.setdefault("(no agency)", Counter())[action] += 1
+        detected = f"{ev.caption} (sound detected: {ev.kind}, strength {ev.strength:.2f})"
+        rows.append(Row(
+            ev.start_ms, ev.end_ms, fragment(media_name, ev.start_ms, ev.end_ms), "", "",
+            actions, (), detected, None, str(ev.state), "" if redact_names else ev.note,
+            sound=True,
+        ))
+    rows.sort(key=lambda r: (r.start_ms, r.sound))
     return Timeline(
         title=f"Incident timeline: {media_name}", media_name=media_name, rows=tuple(rows),
         actions_by_agency={k: dict(v.most_common()) for k, v in sorted(by_agency.items())},

@@ -184,3 +184,76 @@ def test_markdown_text_is_inert() -> None:
     assert markdown.md("a | b *c* [d](e) <i>x</i> &\n# h") == (
         "a \\| b \\*c\\* \\[d\\](e) &lt;i&gt;x&lt;/i&gt; &amp; # h"
     )
+
+
+def test_redacted_report_blanks_who_captured_it_like_the_export(
+    workspace: tuple[Path, int], tmp_path: Path
+) -> None:
+    """``captured_by``, ``obtained_from`` and ``notes`` name people: a names-redacted report
+    leaves them out exactly as a names-redacted export does; the plain report shows them."""
+    db, media_id = workspace
+    assert main(["media", "set", str(media_id), "captured_by=Rosa Quintana",
+                 "notes=filmed from the porch of number 12", "--by", "erin",
+                 "--db", str(db)]) == 0
+    plain = _report(db, media_id, tmp_path / "plain", "--format", "md")[-1]
+    assert "Rosa Quintana" in plain.read_text()
+    for out, cmd in ((tmp_path / "r", "report"), (tmp_path / "e", "export")):
+        args = [cmd, str(media_id), "--out", str(out), "--db", str(db), "--redact", "names"]
+        assert main([*args, "--format", "md" if cmd == "report" else "json"]) == 0
+        for path in out.iterdir():
+            text = path.read_text()
+            assert "Rosa Quintana" not in text and "porch" not in text, path.name
+            assert "example.org" in text or path.name.endswith("manifest.json")
+
+
+def test_agency_per_line_follows_the_speaker_unless_the_line_says_otherwise(
+    tmp_path: Path,
+) -> None:
+    """The report asks the same rule as every other output: a line's own agency tag wins
+    over the speaker's agency (not both run together)."""
+    from formats.builders import CODEBOOK
+
+    from annotator.core.model import CodebookEntry, TagKind
+    from annotator.report import timeline
+
+    codebook = dataclasses.replace(CODEBOOK, entries=(
+        *CODEBOOK.entries,
+        CodebookEntry(TagKind.AGENCY.value, "local", "Local police", "", "l"),
+    ))
+    lines = (Seg(0, 1000, "Roll it down.", speaker="Officer 1"),
+             Seg(1000, 2000, "I said roll it down.", speaker="Officer 1", tags=("local",)))
+    with Workspace(tmp_path / "w.db") as ws:
+        transcript = TranscriptBuilder(ws)(lines, ("Officer 1",))
+    transcript = dataclasses.replace(transcript, codebook=codebook)
+    rows = timeline.build(transcript).rows
+    assert [r.agency for r in rows] == ["ICE", "Local police"]
+
+
+def test_impact_events_are_rows_and_accepted_ones_count(
+    workspace: tuple[Path, int], tmp_path: Path
+) -> None:
+    """An accepted burst is a row with its action counted; an open detection is a row marked
+    unreviewed; a rejected detection is left out."""
+    from annotator.core import suggestions as layer
+    from annotator.core.suggestions import Event, Kind, Status, Suggestion
+
+    db, media_id = workspace
+    with Workspace(db) as ws:
+        layer.add_event(ws, Event(0, media_id, "knock", 5000, 5800, count=12, strength=0.8,
+                                  state=ReviewState.REVIEWED, tags=("strike",)))
+        layer.add_event(ws, Event(0, media_id, "glass", 9000, 9100, strength=0.9))
+        gone = layer.add_event(ws, Event(0, media_id, "knock", 9500, 9600, strength=0.2))
+        layer.write_suggestion(ws, Suggestion(
+            layer.max_suggestion_id(ws) + 1, media_id, Kind.EVENT, "impacts", 9500, 9600,
+            "strike", None, gone.id, source={"detector": "test"}, confidence=0.2,
+            status=Status.REJECTED), insert=True)
+    (md,) = [p for p in _report(db, media_id, tmp_path / "out", "--format", "md")
+             if p.suffix == ".md"]
+    rows = [line for line in md.read_text().splitlines() if line.startswith("| [")]
+    sounds = [r for r in rows if "sound detected" in r]
+    assert len(sounds) == 2, sounds
+    assert "\\[12 strikes\\]" in sounds[0] and "Strike on window or vehicle" in sounds[0]
+    assert "| reviewed |" in sounds[0]
+    assert "\\[glass breaking\\]" in sounds[1] and "| unreviewed |" in sounds[1]
+    assert rows.index(sounds[0]) > 0 and "0:00:05.0" in sounds[0]  # in time order
+    assert "- Strike on window or vehicle: 3" in md.read_text()  # 2 lines + the burst
