@@ -150,10 +150,12 @@ for _command in [*SUGGEST_COMMANDS, *REVIEW_COMMANDS]:  # suggest; review, model
                    "the multilingual model (transcribe), or held back from the draft with the "
                    "reason 'language xx, model writes only English' (hold; kept in the "
                    "workspace, counted in the summary and listed in the JSON export).")
-@click.option("--translate", type=click.Choice(["en"]), default=None,
+@click.option("--translate", type=click.Choice(["en", "none"]), default="en",
+              show_default=True,
               help="Add an English translation to every segment in another language "
                    "(whisper's translate task on the multilingual model), kept beside the "
-                   "original text and marked as machine translation with its model.")
+                   "original text, never replacing it, and marked as machine translation "
+                   "with its model; 'none' adds none (English speech is never translated).")
 @click.option("--beam-size", type=click.IntRange(1, 20), default=5, show_default=True)
 @click.option("--threads", type=click.IntRange(0, 256), default=0,
               help="CPU threads for the engine (0: automatic: one per core, but one in all "
@@ -238,7 +240,7 @@ def transcribe(
         model=model, language=language, beam_size=beam_size, vad_filter=not no_vad,
         vad_min_silence_ms=vad_min_silence, cpu_threads=threads,
         suppress_silent_hallucinations=not keep_hallucinations, languages=allowed,
-        other_languages=other_languages, translate=translate,
+        other_languages=other_languages, translate=None if translate == "none" else translate,
     )
     if chunk_s is not None:
         options = dataclasses.replace(options, chunk_s=chunk_s)

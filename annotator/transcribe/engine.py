@@ -100,8 +100,10 @@ class TranscribeOptions:
     multilingual_model: str = "base"
     other_languages: str = "transcribe"
     # Add a machine translation into this language (whisper translates only into English)
-    # to every segment in another language (--translate en).
-    translate: str | None = None
+    # to every segment in another language (--translate en, the default: a reader of a
+    # bilingual recording needs it, and it costs nothing where all speech is English);
+    # None: no translation (--translate none).
+    translate: str | None = "en"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def engine_kwargs(self) -> dict[str, Any]:

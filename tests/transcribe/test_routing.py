@@ -267,25 +267,43 @@ def test_a_bilingual_run_resumed_in_a_later_piece_equals_a_clean_one(
         assert _drafts(ws, clip) == clean
 
 
-def test_translate_adds_an_english_translation_beside_the_spanish(
-    clips: dict[str, tuple[Path, list[Line]]], tmp_path: Path
+def test_every_other_language_gets_an_english_translation_by_default(
+    transcribed: Path, clips: dict[str, tuple[Path, list[Line]]]
 ) -> None:
-    """--translate en: every Spanish segment keeps its Spanish text and gains an English
-    translation by base, marked as machine translation (whisper's translate task)."""
-    path, _lines = clips["es"]
-    with Workspace(tmp_path / "w.db") as ws:
-        (result,) = run_batch(ws, [path], TranscribeOptions(translate="en"))
-        assert result.status == "done"
-        transcript = load_transcript(ws, ws.find_media(str(path)).id)
-        english = {"the", "a", "we", "have", "baby", "window", "please", "in", "back", "i"}
-        for seg in transcript.segments:
-            translation = transcript.translation_of(seg)
+    """The default command (``transcribe``'s ``--translate en``): every Spanish segment keeps
+    its Spanish text and gains an English translation by base, marked as machine translation
+    (whisper's translate task); English segments of a bilingual clip get none."""
+    english = {"the", "a", "we", "have", "baby", "window", "please", "in", "back", "i"}
+    with Workspace(transcribed, read_only=True) as ws:
+        spanish = load_transcript(ws, ws.find_media(str(clips["es"][0])).id)
+        for seg in spanish.segments:
+            translation = spanish.translation_of(seg)
             assert translation is not None, seg.text
             assert translation.language == "en" and translation.model_id == "base"
             assert translation.human_text is None
             words = {w.strip(".,?!").lower() for w in translation.machine_text.split()}
             assert words & english, translation.machine_text
             assert not {w.strip(".,?!").lower() for w in seg.text.split()} & english - {"a"}
+        bilingual = load_transcript(ws, ws.find_media(str(clips["bi"][0])).id)
+        by_language = {lang.language for lang in bilingual.languages.values()}
+        assert by_language == {"en", "es"}
+        for seg in bilingual.segments:
+            lang = bilingual.language_of(seg)
+            assert lang is not None
+            assert (bilingual.translation_of(seg) is None) == (lang.language == "en"), seg.text
+
+
+def test_translate_none_adds_no_translation(
+    clips: dict[str, tuple[Path, list[Line]]], tmp_path: Path
+) -> None:
+    from annotator.cli import main
+
+    db = tmp_path / "w.db"
+    path = clips["es"][0]
+    assert main(["transcribe", str(path), "--translate", "none", "--db", str(db)]) == 0
+    with Workspace(db, read_only=True) as ws:
+        transcript = load_transcript(ws, ws.find_media(str(path)).id)
+    assert transcript.segments and not transcript.translations
 
 
 def test_language_options_are_checked_before_anything_runs(
