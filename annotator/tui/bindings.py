@@ -24,6 +24,10 @@ SECTIONS: list[tuple[str, list[Binding]]] = [
         Binding("n", "find_again(1)", "Next match", show=False, id="find.next"),
         Binding("N", "find_again(-1)", "Previous match", show=False, id="find.prev"),
         Binding("f", "filter", "Filter view…", show=False, id="find.filter"),
+        Binding("full_stop", "next_suggestion", "Next open suggestion (lines and events)",
+                show=False, id="find.suggestion"),
+        Binding("comma", "next_suggestion(True)", "Previous open suggestion", show=False,
+                id="find.suggestion_prev"),
     ]),
     ("Review", [
         Binding("r", "set_state('reviewed')", "Reviewed", id="review.reviewed"),
@@ -41,6 +45,16 @@ SECTIONS: list[tuple[str, list[Binding]]] = [
         Binding("m", "note", "Note", show=False, id="review.note"),
         Binding("w", "app.suggestions", "Suggestions: accept / reject / name voices…", show=False,
                 id="review.suggestions"),
+    ]),
+    ("Suggestions (dim, with ?)", [
+        Binding("Y", "suggestion('accept')", "Accept this line's (or event's) suggestions",
+                show=False, id="suggest.accept"),
+        Binding("X", "suggestion('reject')", "Reject them (not proposed again)", show=False,
+                id="suggest.reject"),
+        Binding("A", "suggestion('accept_all')", "Accept all of this voice or rule…",
+                show=False, id="suggest.accept_all"),
+        Binding("W", "suggestion('name_voice')", "Name this line's voice (all its lines)",
+                show=False, id="suggest.name_voice"),
     ]),
     ("Edit", [
         Binding("e", "edit_text", "Edit text", id="edit.text"),
@@ -102,7 +116,7 @@ PLAYER_ACTIONS = frozenset(
 #: Actions that change the review (disabled in a read-only review).
 EDIT_ACTIONS = frozenset(
     b.action.split("(")[0] for b in APP_BINDINGS
-    if b.id and b.id.split(".")[0] in {"review", "edit"}
+    if b.id and b.id.split(".")[0] in {"review", "edit", "suggest"}
 )
 
 
@@ -112,7 +126,7 @@ def key_names(keys: str) -> str:
         "slash": "/", "question_mark": "?", "left_square_bracket": "[",
         "right_square_bracket": "]", "left_curly_bracket": "{", "right_curly_bracket": "}",
         "minus": "-", "equals_sign": "=", "underscore": "_", "plus": "+", "number_sign": "#",
-        "left": "←", "right": "→", "up": "↑", "down": "↓",
+        "full_stop": ".", "comma": ",", "left": "←", "right": "→", "up": "↑", "down": "↓",
     }
     names = [k.strip() for k in keys.split(",")]
     return " / ".join(pretty.get(k, k.replace("shift+up", "shift+↑")

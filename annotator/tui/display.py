@@ -123,9 +123,11 @@ def words_text(seg: Segment, threshold: float = LOW_WORD_PROBABILITY) -> Text:
 
 
 def detail_text(
-    seg: Segment, speakers: Mapping[int, Speaker], codebook: Codebook
+    seg: Segment, speakers: Mapping[int, Speaker], codebook: Codebook,
+    suggested: Text | None = None,
 ) -> Text:
-    """Everything about one segment for the detail pane."""
+    """Everything about one segment for the detail pane (``suggested``: the lines about its
+    open suggestions, shown right below the text so the fixed-height pane keeps them)."""
     out = Text(end="")
     out.append(f"{clock(seg.start_ms)} - {clock(seg.end_ms)}", "bold")
     out.append(f"  ({(seg.end_ms - seg.start_ms) / 1000:.1f} s)  ", "dim")
@@ -145,6 +147,8 @@ def detail_text(
         out.append_text(words_text(seg))
     else:
         out.append_text(words_text(seg))
+    if suggested is not None:
+        out.append_text(suggested)
     if seg.tags:
         out.append("\ntags: ", "dim")
         for i, key in enumerate(seg.tags):

@@ -28,7 +28,7 @@ from annotator.tui.display import clean
 
 
 class Prompt(Protocol):
-    """The review screen's one-line dialog (:meth:`ReviewScreen._prompt`)."""
+    """The review screen's one-line dialog (:meth:`ReviewScreen.ask`)."""
 
     def __call__(self, title: str, done: Callable[[str], object], value: str = "", *,
                  context: Text | None = None) -> None: ...

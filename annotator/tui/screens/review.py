@@ -29,7 +29,6 @@ from textual.worker import Worker, WorkerState
 
 from annotator.core import editing
 from annotator.core import search as find
-from annotator.core.document import held_back
 from annotator.core.edits import Change
 from annotator.core.model import ReviewState, Segment
 from annotator.core.session import ReviewSession
@@ -41,16 +40,21 @@ from annotator.tui.choices import KIND_TITLES
 from annotator.tui.display import clean, clock, words_text
 from annotator.tui.exporting import Exporter
 from annotator.tui.filtering import FilterQuestions, ViewFilter
+from annotator.tui.finding import Finder
 from annotator.tui.gaps import GapFiller, GapRow
 from annotator.tui.gapview import GAP_ACTIONS, GapView
+from annotator.tui.heldback import HeldBack
+from annotator.tui.hints import EventRow, is_timeline_row
+from annotator.tui.inplace import InPlace
 from annotator.tui.languages import LanguageLayer
 from annotator.tui.playback import Playback
 from annotator.tui.screens.dialog import Dialog, run_binding
 from annotator.tui.screens.export import ExportRequest, ExportScreen
-from annotator.tui.screens.picker import ADD, PickerScreen
+from annotator.tui.screens.picker import ADD
 from annotator.tui.screens.prompt import PromptScreen
 from annotator.tui.screens.split import SplitScreen
 from annotator.tui.settings import ReviewSettings
+from annotator.tui.suggestions import SuggestWorker
 from annotator.tui.transcription import Transcriber
 from annotator.tui.widgets.detail import Chord, DetailPane
 from annotator.tui.widgets.segment_table import SegmentTable
@@ -87,9 +91,11 @@ class ReviewScreen(Screen[None]):
         self.exporter = Exporter(self, settings.db_path, session.media_id, settings.export_dir,
                                  reviewer=session.reviewer)
         self.gaps = GapView(self, GapFiller(self, settings.db_path, session.media_id))
-        self._last_query = ""
+        self.finder = Finder(self)
+        self.held = HeldBack(self)
         self.languages = LanguageLayer(session.ws, session.media_id)
         self.table.languages = self.detail.languages = self.languages
+        self.suggested = InPlace(self)  # suggestions in place, event rows, their keys
 
     def compose(self) -> ComposeResult:
         yield self.table
@@ -105,23 +111,17 @@ class ReviewScreen(Screen[None]):
         self.status.duration_ms = media.duration_ms
         self.status.reviewer = self.session.reviewer
         self.status.read_only = self.settings.read_only
+        self.suggested.reload()
         self.refresh_view()
         self.table.focus()
         self.update_progress()
-        self.report_held_back()
+        self.held.report()
         self.gaps.report_warnings()
         self.playback.start()
         self.status.progress = self.transcriber.start()
 
     def on_unmount(self) -> None:
         self.playback.close()
-
-    def report_held_back(self) -> None:
-        """Say when the transcription held segments back as heard in silence: they are not
-        in the table, and a reviewer should know they exist and where to find them."""
-        notice = choices.held_back_notice(len(held_back(self.session.ws, self.session.media_id)))
-        if notice:
-            self.notify(notice, title="Held back", timeout=8, markup=False)
 
     # -- keys ---------------------------------------------------------------------------------
 
@@ -147,10 +147,12 @@ class ReviewScreen(Screen[None]):
             return None  # shown dimmed, does nothing
         if action in EDIT_ACTIONS and self.settings.read_only:
             return None
-        if (action in GAP_ACTIONS) != isinstance(self.table.current, GapRow) and (
-                action in EDIT_ACTIONS and action not in ("undo", "redo", "held_back")):
-            return None  # on a gap row only re-transcribe; on a segment not it
-        return True
+        if action not in EDIT_ACTIONS or action in ("undo", "redo", "held_back"):
+            return True
+        row = self.table.current  # on a gap row only re-transcribe, on an event row only
+        if isinstance(row, EventRow):  # decide its suggestion; on a segment both are off
+            return True if action == "suggestion" else None
+        return True if (action in GAP_ACTIONS) == isinstance(row, GapRow) else None
 
     def open_dialog(self, dialog: Dialog[R], callback: ScreenResultCallbackType[R]) -> None:
         """Push ``dialog``; keys already on their way here reach it first, in order."""
@@ -165,7 +167,7 @@ class ReviewScreen(Screen[None]):
         """The segments the table shows: all of them, or those the filter keeps."""
         segments = self.session.segments
         if self.view_filter is None:
-            return self.gaps.rows(segments)
+            return self.suggested.rows(self.gaps.rows(segments))
         return [segments[i] for i in self.session.filter(**self.view_filter.criteria)]
 
     def refresh_view(self, keep_id: int | None = None) -> None:
@@ -205,7 +207,7 @@ class ReviewScreen(Screen[None]):
 
     def targets(self) -> list[int]:
         """Ids of the segments an action applies to: the marked range, or the cursor row."""
-        return [seg.id for seg in self.table.selected() if not isinstance(seg, GapRow)]
+        return [seg.id for seg in self.table.selected() if not is_timeline_row(seg)]
 
     def apply(self, call: Callable[[], Change], *, focus: int | None = None) -> Change | None:
         """Run one session operation; show what changed, or the error. Returns the change."""
@@ -225,12 +227,13 @@ class ReviewScreen(Screen[None]):
         """Repaint what ``change`` touched (and nothing else)."""
         if change.empty:
             return
+        layer_changed = self.suggested.absorb(change)  # a decision: hints and event rows
         if self.languages.absorb(change):
             self.table.invalidate()  # a translation changed: its row shows it if b is on
         if change.codebook or change.speakers:
             # Labels shown in many rows changed: re-render lazily, keep the row list.
             self.table.set_rows(self.table.rows, self.session.speakers, self.session.codebook)
-        if change.reordered or change.inserted or change.deleted:
+        if change.reordered or change.inserted or change.deleted or layer_changed:
             self.refresh_view(keep_id=focus)
         else:
             for seg_id in change.updated:
@@ -256,7 +259,7 @@ class ReviewScreen(Screen[None]):
             self.notify("No segment here yet.", timeout=2)
         return seg
 
-    def _prompt(self, title: str, done: Callable[[str], object], value: str = "",
+    def ask(self, title: str, done: Callable[[str], object], value: str = "",
                 *, context: Text | None = None, placeholder: str = "",
                 allow_empty: bool = True) -> None:
         """Ask for one line; ``done`` gets it unless cancelled (or empty, if not allowed)."""
@@ -303,7 +306,7 @@ class ReviewScreen(Screen[None]):
 
     def _speaker_chosen(self, ids: list[int], value: str) -> None:
         if value == ADD:
-            self._prompt("New speaker name", lambda label: self._assigned(
+            self.ask("New speaker name", lambda label: self._assigned(
                 lambda: self.session.add_speaker(label, assign=ids)), allow_empty=False)
         elif not choices.follow_up(self.session, ids, value, self._assigned, self.detail):
             self._assigned(choices.speaker_operation(self.session, ids, value))
@@ -311,7 +314,7 @@ class ReviewScreen(Screen[None]):
     def _tag_chosen(self, kind: str, ids: list[int], value: str) -> None:
         if value == ADD:
             noun = KIND_TITLES.get(kind, kind).lower()
-            self._prompt(f"New {noun} (added to the codebook)", lambda label: self._assigned(
+            self.ask(f"New {noun} (added to the codebook)", lambda label: self._assigned(
                 lambda: self.session.add_codebook_entry(kind, label, tag=ids)),
                 allow_empty=False)
             return
@@ -329,9 +332,21 @@ class ReviewScreen(Screen[None]):
             self.notify("This segment has no speaker: press s to choose one.", timeout=3)
             return
         speaker = self.session.speaker(seg.speaker_id)
-        self._prompt("Rename speaker everywhere", lambda label: self.apply(
+        self.ask("Rename speaker everywhere", lambda label: self.apply(
             lambda: self.session.rename_speaker(speaker.id, label)), speaker.label,
             allow_empty=False)
+
+    def action_suggestion(self, op: str) -> None:
+        """Y, X, A, W: decide the suggestions shown on this row (:mod:`annotator.tui.inplace`)."""
+        if op in ("accept", "reject"):
+            self.suggested.decide(op == "accept")
+        elif op == "accept_all":
+            self.suggested.accept_all()
+        elif op == "name_voice":
+            self.suggested.name_voice()
+
+    def action_next_suggestion(self, reverse: bool = False) -> None:
+        self.suggested.walk(reverse)
 
     # -- text, note and structure -------------------------------------------------------------
 
@@ -340,17 +355,17 @@ class ReviewScreen(Screen[None]):
         if seg is None:
             return
         context = Text("machine: ", style="dim italic") + words_text(seg)
-        self._prompt("Edit text", lambda text: self.apply(
+        self.ask("Edit text", lambda text: self.apply(
             lambda: self.session.set_text(seg.id, text)), seg.text, context=context)
 
     def action_edit_translation(self) -> None:
-        self.languages.ask_correction(self.table.current, self.session, self._prompt, self.apply,
+        self.languages.ask_correction(self.table.current, self.session, self.ask, self.apply,
                                       lambda text: self.notify(text, timeout=4, markup=False))
 
     def action_note(self) -> None:
         seg = self.table.current
         if seg is not None:
-            self._prompt("Note (empty clears it)", lambda note: self.apply(
+            self.ask("Note (empty clears it)", lambda note: self.apply(
                 lambda: self.session.set_note(seg.id, note)), seg.note)
 
     def action_split(self) -> None:
@@ -392,14 +407,14 @@ class ReviewScreen(Screen[None]):
             self.notify("Wait for the first segments of the transcription.", timeout=3)
             return
         start, end = editing.gap_after(self.session, seg.id if seg is not None else None)
-        self._prompt(
+        self.ask(
             f"Insert a segment {clock(start)} - {clock(end)} (adjust with [ ] - =)",
-            lambda text: self._added(
+            lambda text: self.added(
                 lambda: self.session.insert_segment(start, end, text)),
             allow_empty=False,
         )
 
-    def _added(self, call: Callable[[], Change], note: str = "") -> None:
+    def added(self, call: Callable[[], Change], note: str = "") -> None:
         change = self.apply(call)
         if change is not None and change.inserted:
             self.focus_segment(change.inserted[0])
@@ -407,22 +422,7 @@ class ReviewScreen(Screen[None]):
                 self.notify(note, timeout=4)
 
     def action_held_back(self) -> None:
-        """List what the transcription held back as heard in silence; a key restores one
-        (listen to it with Enter, and undo with z if nobody speaks there)."""
-        held = held_back(self.session.ws, self.session.media_id)
-        if not held:
-            self.notify("The transcription held nothing back.", timeout=3)
-            return
-
-        def chosen(value: str | None) -> None:
-            if value is not None:
-                self._added(lambda: self.session.restore_held_back(held[int(value)]),
-                            "Restored as machine text, unreviewed (z undoes).")
-
-        self.open_dialog(PickerScreen(
-            "Held back as heard in silence (✓ = restored). A key restores one.",
-            choices.held_back_choices(self.session, held),
-        ), chosen)
+        self.held.ask()
 
     def action_retranscribe(self) -> None:
         """Transcribe the speech gap under the cursor again, with settings asked for."""
@@ -468,27 +468,10 @@ class ReviewScreen(Screen[None]):
         self.table.find_again(reverse=direction < 0)
 
     def action_next_tag(self) -> None:
-        def chosen(key: str | None) -> None:
-            if key:
-                self.table.find(f"segment tagged {self.session.codebook.label(key)}",
-                                lambda rows, i, back: find.next_with_tag(rows, i, key,
-                                                                         reverse=back))
-
-        self.open_dialog(PickerScreen("Next segment with tag…",
-                                      choices.all_tag_choices(self.session.codebook)), chosen)
+        self.finder.next_tag()
 
     def action_search(self) -> None:
-        def submitted(query: str) -> None:
-            self._last_query = query
-            speakers, codebook = self.session.speakers, self.session.codebook
-            count = len(find.search(self.table.rows, query, speakers, codebook))
-            if self.table.find(f"match for {query!r}", lambda rows, i, back: find.next_match(
-                    rows, i, query, speakers, codebook, reverse=back)):
-                self.notify(f"{count} match(es); n / N for next / previous.", timeout=2,
-                            markup=False)
-
-        self._prompt("Search text, speakers, tags and notes", submitted, self._last_query,
-                     placeholder='words or "a phrase"', allow_empty=False)
+        self.finder.search()
 
     def action_filter(self) -> None:
         def filtered(view: ViewFilter | None) -> None:
@@ -564,7 +547,15 @@ class ReviewScreen(Screen[None]):
     def on_transcriber_finished(self, message: Transcriber.Finished) -> None:
         self.status.progress = self.transcriber.stopped(finished=True)
         self.notify(f"Transcription finished: {message.count} segments.", timeout=4)
-        self.report_held_back()
+        self.held.report()
+        if not self.settings.read_only:
+            self.suggested.run_detectors()  # a thread worker; the table repaints when done
+
+    def on_suggest_worker_progress(self, message: SuggestWorker.Progress) -> None:
+        self.suggested.progress(message.text)
+
+    def on_suggest_worker_done(self, message: SuggestWorker.Done) -> None:
+        self.suggested.done(message.summary, message.problems)
 
     def on_transcriber_failed(self, message: Transcriber.Failed) -> None:
         self.status.progress = self.transcriber.stopped(finished=False)

@@ -151,16 +151,16 @@ class SuggestionsScreen(Dialog[bool]):
 
 
 def open_queue(review: ReviewScreen) -> None:
-    """Open the queue over the review screen; on close, repaint it if a decision was made
-    (the session already holds the new rows)."""
+    """Open the queue over the review screen; on close, repaint it with the layer as the
+    queue left it (the session already holds the new rows)."""
     if review.settings.read_only:
         review.notify("Read-only review: suggestions cannot be decided.", timeout=3)
         return
 
     def closed(changed: bool | None) -> None:
+        review.suggested.reload()  # decided here, or a detector run: the rows show it
+        review.refresh_view()
         if changed:
-            review.refresh_view()
             review.update_progress()
-            review.show_current()
 
     review.open_dialog(SuggestionsScreen(review.session, review.settings.db_path), closed)

@@ -23,8 +23,12 @@ from annotator.core.codebook import default_codebook
 from annotator.core.model import Codebook, Segment, Speaker
 from annotator.tui.display import clean, detail_text
 from annotator.tui.gaps import GapRow, gap_detail
+from annotator.tui.hints import EventRow, Overlay, event_detail, suggestion_lines
 from annotator.tui.languages import LanguageLayer
 from annotator.tui.screens.picker import ADD, CLEAR, Choice
+
+#: What the detail pane of an event row says the keys do.
+EVENT_KEYS = "Y accepts the action (the event is then captioned), X rejects it, Enter plays it."
 
 
 @dataclass
@@ -70,6 +74,7 @@ class DetailPane(Static):
         self._codebook: Codebook = default_codebook()
         self._shown: tuple[object, object, object] | None = None  # what the pane shows
         self.languages: LanguageLayer | None = None  # set by the screen (issue 8.4)
+        self.overlay = Overlay()  # open suggestions, set by the screen (issue 9.6)
 
     @property
     def choosing(self) -> str | None:
@@ -94,13 +99,24 @@ class DetailPane(Static):
         self._shown = shown
         if isinstance(self.segment, GapRow):
             content = gap_detail(self.segment, "T")
+        elif isinstance(self.segment, EventRow):
+            content = event_detail(self.segment, self._codebook, EVENT_KEYS)
+        elif self.segment is None:
+            content = Text("No segments yet.", style="dim")
         else:
-            content = (Text("No segments yet.", style="dim") if self.segment is None
-                       else detail_text(self.segment, self._speakers, self._codebook))
+            items = self.overlay.open_items(self.segment)
+            content = detail_text(self.segment, self._speakers, self._codebook,
+                                  suggestion_lines(items, self._codebook) if items else None)
         extra = (self.languages.detail(self.segment)
                  if self.languages is not None and self.segment is not None else Text())
         # the pane's height is fixed: no layout pass
         self.update(Group(content, extra) if extra.plain else content, layout=False)
+
+    def forget(self) -> None:
+        """Draw the segment again (what is suggested about it changed)."""
+        self._shown = None
+        if self.chord is None:
+            self._render_segment()
 
     # -- chords -------------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from annotator.core.codebook import default_codebook
 from annotator.core.model import Codebook, Segment, Speaker
 from annotator.tui.display import literal, row_cells
 from annotator.tui.gaps import GapRow, gap_cells
+from annotator.tui.hints import EventRow, Overlay, event_cells, hinted_cells, is_timeline_row
 from annotator.tui.languages import LanguageLayer
 
 #: "Find next" over the rows: (rows, from index, reverse) -> index or None.
@@ -99,10 +100,13 @@ class SegmentTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.codebook: Codebook = default_codebook()
         self.mark_anchor: int | None = None  # start of the marked range, if any
         self.playing_id: int | None = None
-        self.last_find: tuple[str, Step] | None = None  # for n / N
+        self.last_find: tuple[str, Step, bool] | None = None  # for n / N
         self._cells: dict[int, tuple[Segment, tuple[Text, ...]]] = {}
         #: languages and translations: the text column shows its label and table_text
         self.languages: LanguageLayer | None = None
+        #: open suggestions drawn in place and event rows' cells (the screen sets it and
+        #: calls :meth:`invalidate` when the suggestion layer changed)
+        self.overlay = Overlay()
         self._strips: dict[tuple[int, int, str], tuple[Segment, Strip]] = {}
         self._index: dict[int, int] | None = None
         self._header: tuple[tuple[int, Style], Strip] | None = None
@@ -189,14 +193,16 @@ class SegmentTable(ScrollView, can_focus=True, inherit_bindings=False):
     def move_to(self, index: int) -> None:
         self._set_cursor(index)
 
-    def find(self, name: str, step: Step, *, reverse: bool = False) -> bool:
+    def find(self, name: str, step: Step, *, reverse: bool = False,
+             timeline: bool = False) -> bool:
         """Move to the next row ``step`` finds (the search functions of
         :mod:`annotator.core.search`, wrapping) and remember it for :meth:`find_again`;
-        say "No {name}." if there is none."""
-        self.last_find = (name, step)
+        say "No {name}." if there is none. Gap and event rows are not segments: found only
+        if ``timeline``."""
+        self.last_find = (name, step, timeline)
         index = step(self.rows, self.cursor, reverse)
-        for _ in range(len(self.rows)):  # gap rows are not segments: never found
-            if index is None or not isinstance(self.rows[index], GapRow):
+        for _ in range(len(self.rows)):
+            if index is None or timeline or not is_timeline_row(self.rows[index]):
                 break
             index = step(self.rows, index, reverse)
         if index is None:
@@ -209,8 +215,8 @@ class SegmentTable(ScrollView, can_focus=True, inherit_bindings=False):
         if self.last_find is None:
             self.notify("Nothing to find again: search with / first.", timeout=2)
             return False
-        name, step = self.last_find
-        return self.find(name, step, reverse=reverse)
+        name, step, timeline = self.last_find
+        return self.find(name, step, reverse=reverse, timeline=timeline)
 
     def show_playing_at(self, ms: int, *, move_cursor: bool) -> None:
         """Mark the row playing at ``ms`` (rows are in time order) and, if ``move_cursor``,
@@ -313,9 +319,14 @@ class SegmentTable(ScrollView, can_focus=True, inherit_bindings=False):
             return cached[1]
         if isinstance(seg, GapRow):  # speech with no text: never drawn like a segment
             cells = gap_cells(seg, len(COLUMNS))
+        elif isinstance(seg, EventRow):  # a sound on the timeline, with its own state
+            cells = event_cells(seg, self.codebook)
         else:
             cells = row_cells(seg, self.speakers, self.codebook)
-        if self.languages is not None and not isinstance(seg, GapRow):
+            hints = self.overlay.hints(seg)
+            if hints is not None:
+                cells = hinted_cells(cells, seg, hints, self.codebook)
+        if self.languages is not None and not is_timeline_row(seg):
             label, cell = self.languages.label(seg), literal(self.languages.table_text(seg))
             cells = (*cells[:-1], Text.assemble((f"{label} ", "dim cyan"), cell) if label
                      else cell)

@@ -27,7 +27,8 @@ class StatusBar(Widget):
     error: reactive[bool] = reactive(False)
     view: reactive[str] = reactive("")  # the filter view, if any
     progress: reactive[str] = reactive("")  # the transcription's progress
-    busy: reactive[str] = reactive("")  # a running export (shown instead of the two above)
+    suggesting: reactive[str] = reactive("")  # the detectors' progress after a transcription
+    busy: reactive[str] = reactive("")  # a running export (shown instead of the three above)
     selection: reactive[int] = reactive(1)
     read_only: reactive[bool] = reactive(False)  # nothing can be changed (review --read-only)
     warning: reactive[str] = reactive("")  # the run's warnings (truncated, low coverage)
@@ -35,7 +36,8 @@ class StatusBar(Widget):
     @property
     def activity(self) -> str:
         """What is going on besides reviewing: a busy note, else the view and progress."""
-        return self.busy or "  ".join(part for part in (self.view, self.progress) if part)
+        return self.busy or "  ".join(
+            part for part in (self.view, self.progress, self.suggesting) if part)
 
     def render(self) -> Text:
         out = Text(no_wrap=True, overflow="ellipsis", end="")
