@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import av
 import numpy as np
@@ -65,14 +65,22 @@ class Piece:
         return self.start_sample * 1000 // SAMPLE_RATE
 
 
-def decode_stream(path: Path) -> Iterator[Audio]:
+def decode_stream(
+    path: Path, source: BinaryIO | None = None, block: int = BLOCK
+) -> Iterator[Audio]:
     """The audio of ``path`` as float32 mono 16 kHz blocks, decoded as it is read.
+
+    ``source``: read the bytes from this file object instead of opening ``path`` (a live
+    capture reads its growing file through one that waits for more: :mod:`annotator.live.audio`);
+    ``block``: input samples gathered before each resampling (a live reader wants blocks
+    soon). Neither changes the samples: the resampler is a stream (checked by a test).
 
     Frames the decoder rejects are skipped (as faster-whisper does); a file PyAV cannot open
     or that has no audio raises :class:`MediaError` naming the file.
     """
     try:
-        container = av.open(str(path), mode="r", metadata_errors="ignore")
+        container = av.open(str(path) if source is None else source, mode="r",
+                            metadata_errors="ignore")
     except (av.error.FFmpegError, OSError) as exc:
         raise MediaError(path, f"cannot decode audio ({type(exc).__name__}: {exc})") from exc
     with container:
@@ -84,7 +92,7 @@ def decode_stream(path: Path) -> Iterator[Audio]:
         for frame in _valid_frames(container.decode(audio=0)):
             frame.pts = None  # timestamps are not checked: the samples are what count
             fifo.write(frame)
-            if fifo.samples >= BLOCK:
+            if fifo.samples >= block:
                 yield from _resampled(resampler, fifo.read())
         if fifo.samples:
             yield from _resampled(resampler, fifo.read())

@@ -14,7 +14,7 @@ import ctypes
 import ctypes.util
 import gc
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, is_dataclass, replace
 from importlib import metadata
 from pathlib import Path
@@ -45,6 +45,7 @@ from annotator.transcribe.chunks import (
     CHUNK_S,
     OVERLAP_S,
     SAMPLE_RATE,
+    Audio,
     Piece,
     decode_stream,
     pieces,
@@ -241,7 +242,8 @@ class Engine:
         return opts
 
     def transcribe(
-        self, path: Path, resume: Checkpoint | None = None, language: str | None = None
+        self, path: Path, resume: Checkpoint | None = None, language: str | None = None,
+        audio: Iterable[Audio] | None = None,
     ) -> tuple[EngineInfo, Iterator[EngineEvent]]:
         """Start transcribing ``path``, from its beginning or from a ``resume`` checkpoint a
         run stored earlier (``language``: the one that run found); returns the info and a
@@ -254,9 +256,13 @@ class Engine:
         checkpoint gives what the uninterrupted run gave from there: the same audio, the same
         prompt and the same carried state, with a decoder seeded afresh for every piece
         (:meth:`_fresh_decoder`).
+
+        ``audio``: the file's decoded blocks (what :func:`decode_stream` gives) when the caller
+        has them already: a live capture decodes its growing file once for all its passes
+        (:mod:`annotator.live.audio`) and hands each pass the audio arrived so far.
         """
         start = resume if resume is not None and resume.piece > 0 else FIRST_CHECKPOINT
-        blocks = decode_stream(path)
+        blocks = decode_stream(path) if audio is None else iter(audio)
         stream = (
             pieces(blocks, chunk_s=self.options.chunk_s) if start.piece == 0 else
             pieces_after(blocks, restart_sample=start.restart_sample,
