@@ -55,6 +55,9 @@ class Edit:
     before: Rows
     after: Rows
     audit_id: int
+    #: translation corrections of segments this edit removed (id -> text): the workspace
+    #: drops them with the segment row, so undo writes them back with it
+    carried: dict[int, str] = field(default_factory=dict, compare=False, kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)

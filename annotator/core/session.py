@@ -395,11 +395,11 @@ class ReviewSession:
                 new_id = self._saved_codebook_id()
                 link = (self.ws.media_codebook(self.media_id), new_id)
                 self.ws.set_media_codebook(self.media_id, new_id)
-            audit_id = self._write(action, before, after, link=link)
+            audit_id, carried = self._write(action, before, after, link=link)
         if link is not None:
             self._codebook_id = link[1]
         self._absorb(before, after)
-        self._undo.append(Edit(action, before, after, audit_id))
+        self._undo.append(Edit(action, before, after, audit_id, carried=carried))
         self._redo.clear()
         return edits.summarize(action, audit_id, before, after)
 
@@ -411,20 +411,27 @@ class ReviewSession:
                                            undo=action == "undo")
             return Change(action, audit_id, updated=(edit.segment_id,), of=edit.action)
         with self.ws.transaction():
-            audit_id = self._write(action, before, after, of=edit)
+            audit_id, _ = self._write(action, before, after, of=edit,
+                                      restore=edit.carried if action == "undo" else None)
         self._absorb(before, after)
         return edits.summarize(action, audit_id, before, after, of=edit.action)
 
     def _write(
         self, action: str, before: Rows, after: Rows,
         link: tuple[int | None, int] | None = None, of: Edit | None = None,
-    ) -> int:
+        restore: dict[int, str] | None = None,
+    ) -> tuple[int, dict[int, str]]:
         """Check the workspace still holds ``before``, write ``after``, append the audit entry.
-        Must run inside a transaction."""
+        Must run inside a transaction. A segment removed takes its translation correction
+        with it (returned, and in the audit entry); ``restore`` writes such corrections back
+        for segments the write puts back (an undone delete or merge), so no reviewer's
+        translation is lost by an edit and its undo."""
         edits.check_current(self.ws, self.media_id, before)
+        removed = translations.removed_corrections(self.ws, before.segments, after.segments)
         edits.write_rows(self.ws, self.media_id, before, after)
         changes = edits.audit_changes(self.ws, self.media_id, before, after, link=link, of=of)
-        return self.ws.append_audit(self.reviewer, self.media_id, action, changes)
+        changes += translations.carry(self.ws, removed, restore or {}, after.segments)
+        return self.ws.append_audit(self.reviewer, self.media_id, action, changes), removed
 
     def _absorb(self, before: Rows, after: Rows) -> None:
         """Bring the in-memory rows from ``before`` to ``after`` (after a commit)."""

@@ -12,11 +12,12 @@ review session keeps each correction on its undo stack as a :class:`TranslationE
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from annotator.core.edits import Edit
-from annotator.core.model import SegmentLanguage, Translation
+from annotator.core.model import Segment, SegmentLanguage, Translation
 from annotator.core.store import Workspace
 from annotator.errors import EditError
 
@@ -106,6 +107,38 @@ def write_correction(
         if of is not None:
             record["of"] = {"audit_id": of.audit_id, "action": of.action}
         return ws.append_audit(reviewer, media_id, action, [record])
+
+
+def removed_corrections(
+    ws: Workspace, before: Mapping[int, Segment | None], after: Mapping[int, Segment | None],
+) -> dict[int, str]:
+    """The translation corrections of the segments an edit removes (present before, absent
+    after): the workspace deletes them with the segment row."""
+    gone = [sid for sid, seg in before.items() if seg is not None and after.get(sid) is None]
+    found = {sid: correction(ws, sid) for sid in gone}
+    return {sid: text for sid, text in found.items() if text is not None}
+
+
+def carry(
+    ws: Workspace, removed: Mapping[int, str], restore: Mapping[int, str],
+    after: Mapping[int, Segment | None],
+) -> list[dict[str, Any]]:
+    """Write back ``restore``'s corrections for the segments an edit put back, and return the
+    audit records of both sides (corrections removed with their segment, corrections
+    restored with it), so the audit log says what happened to the reviewer's text."""
+    records: list[dict[str, Any]] = [
+        {"table": "segment_translation", "id": sid, "before": text, "after": None}
+        for sid, text in removed.items()
+    ]
+    for sid, text in restore.items():
+        if after.get(sid) is None:
+            continue
+        ws.conn.execute(
+            "INSERT INTO segment_translation(segment_id, text) VALUES (?,?)"
+            " ON CONFLICT(segment_id) DO UPDATE SET text=excluded.text", (sid, text))
+        records.append({"table": "segment_translation", "id": sid, "before": None,
+                        "after": text})
+    return records
 
 
 @dataclass(frozen=True)

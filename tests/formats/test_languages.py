@@ -136,3 +136,35 @@ def test_a_reviewer_corrects_the_translation_as_its_own_audited_layer(
     session.set_translation(seg.id, "We have a baby in the back seat.")
     back = session.translation(seg.id)
     assert back is not None and back.human_text is None
+
+
+def test_deleting_or_merging_a_segment_and_undoing_keeps_its_translation_correction(
+    workspace: Workspace,
+) -> None:
+    """The workspace drops a correction with its segment row; the edit carries it (and the
+    audit entry says so), and undo puts it back with the segment: a reviewer's translation
+    is never lost by a delete and its undo, nor by a merge and its undo."""
+    media_id = _bilingual(workspace)
+    session = ReviewSession(workspace, media_id, "ana")
+    seg = session.segments[1]
+    fixed = "We have a baby in the back seat, please."
+    session.set_translation(seg.id, fixed)
+    for remove in (lambda: session.delete_segment(seg.id),
+                   lambda: session.merge_with_next(session.segments[0].id)):
+        remove()
+        assert seg.id not in {s.id for s in session.segments}
+        entry = workspace.audit(media_id)[-1]
+        assert {"table": "segment_translation", "id": seg.id, "before": fixed,
+                "after": None} in entry["changes"]
+        session.undo()
+        back = session.translation(seg.id)
+        assert back is not None and back.text == fixed and back.human_text == fixed
+        restored = workspace.audit(media_id)[-1]
+        assert restored["action"] == "undo"
+        assert {"table": "segment_translation", "id": seg.id, "before": None,
+                "after": fixed} in restored["changes"]
+    session.redo()  # the merge again: the correction goes with the merged-away segment
+    assert seg.id not in {s.id for s in session.segments}
+    session.undo()
+    back = session.translation(seg.id)
+    assert back is not None and back.human_text == fixed
