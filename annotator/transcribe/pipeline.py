@@ -524,13 +524,32 @@ def _run_notes(result: FileResult, run: Run, media: Media, ws: Workspace) -> Non
 def _same_settings(run: Run, engine: Engine) -> bool:
     """Can ``run`` be resumed by ``engine``: the same model bytes, engine versions and
     options? Anything else could decode the rest differently, and the run's provenance
-    names one engine for all of its segments."""
-    wanted = json.loads(json.dumps(engine.provenance_options(), default=str))
+    names one engine for all of its segments.
+
+    Where this machine keeps its models and how many threads it gives them are recorded but
+    not compared (:func:`_machine_local`): the models are compared by their SHA-256, so a run
+    a cluster worker with another cache folder began (or a machine with more cores) can be
+    resumed by this one."""
+    wanted = _machine_local(json.loads(json.dumps(engine.provenance_options(), default=str)))
+    stored = _machine_local(run.options)
     return (
         run.model_sha256 == engine.model.sha256
         and run.engine_versions == engine.versions
-        and all(run.options.get(key) == value for key, value in wanted.items())
+        and all(stored.get(key) == value for key, value in wanted.items())
     )
+
+
+def _machine_local(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` without what differs between machines running the same model bytes: the
+    model's folder (its hash is compared instead), that of the multilingual model (its hash
+    stays) and the threads chosen for this machine's cores (measured: the demo clip in
+    20-second pieces gives identical segments, words and times on one and two threads)."""
+    kept = {k: v for k, v in options.items() if k not in ("model_path", "cpu_threads_used")}
+    routing = kept.get("languages_routing")
+    if isinstance(routing, dict) and isinstance(routing.get("multilingual_model"), dict):
+        model = {k: v for k, v in routing["multilingual_model"].items() if k != "path"}
+        kept["languages_routing"] = {**routing, "multilingual_model": model}
+    return kept
 
 
 def _known_done(ws: Workspace, sha256: str) -> tuple[Media, Run] | None:
