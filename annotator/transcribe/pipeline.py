@@ -123,6 +123,13 @@ class Cancelled(AnnotatorError):
     """Transcription stopped because the caller asked (e.g. the review app was closed)."""
 
 
+class Paused(Exception):
+    """Raised by an engine's event stream that has no more events yet but will have (a
+    cluster client waiting for a file's next piece, :mod:`annotator.transcribe.cluster`):
+    what was stored stays, and the run stays running rather than failed (no outcome in the
+    audit chain), for the next call to resume from its last checkpoint."""
+
+
 def needs_transcription(ws: Workspace, media_id: int) -> bool:
     return ws.current_run(media_id) is None
 
@@ -338,6 +345,8 @@ class _Writer:
                 else:
                     self.put(event)
             self.leftovers()
+        except Paused:
+            raise  # the run goes on later, from its last checkpoint
         except BaseException:
             # A full disk may refuse this too: the run then stays "running" with no process
             # holding its lock, which reads as interrupted all the same.
