@@ -225,9 +225,9 @@ class ReviewScreen(Screen[None]):
 
     def show_change(self, change: Change, *, focus: int | None = None) -> None:
         """Repaint what ``change`` touched (and nothing else)."""
-        if change.empty:
-            return
         layer_changed = self.suggested.absorb(change)  # a decision: hints and event rows
+        if change.empty and not layer_changed:
+            return
         if self.languages.absorb(change):
             self.table.invalidate()  # a translation changed: its row shows it if b is on
         if change.codebook or change.speakers:
