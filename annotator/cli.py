@@ -205,6 +205,7 @@ for _command in [*SUGGEST_COMMANDS, *REVIEW_COMMANDS]:  # suggest; review, model
               show_default=True, help="Folder for exports.")
 @redact_option
 @captions_option
+@labels_option
 @fact_options
 @json_transcribe_option
 @suggest_option
@@ -215,7 +216,7 @@ def transcribe(
     other_languages: str, translate: str | None, beam_size: int, threads: int,
     no_vad: bool, vad_min_silence: int, keep_hallucinations: bool, force: bool, export_: str,
     out: Path, redact_paths: bool, db: Path, wait: bool, allow_truncated: bool,
-    chunk_s: float | None, as_json: bool, captions: str, only: str | None,
+    chunk_s: float | None, as_json: bool, captions: str, labels: str, only: str | None,
     reviewer: str | None, suggest: bool,
 ) -> None:
     """Transcribe audio or video files (or every media file in folders) into the workspace.
@@ -268,7 +269,8 @@ def transcribe(
                 suggest_after(ws, result.media.id)
             if formats and result.media is not None:
                 result.exports = _export_media(
-                    ws, result.media.id, formats, out, redact_paths, captions=captions
+                    ws, result.media.id, formats, out, redact_paths, captions=captions,
+                    labels=labels,
                 )
 
         with BatchProgress(err) as progress:

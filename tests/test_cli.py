@@ -247,3 +247,24 @@ def test_transcribe_json_and_plain_summary(tmp_path: Path) -> None:
     assert plain.returncode == 0, plain.stderr
     (row,) = [line for line in plain.stdout.splitlines() if clip.name in line]
     assert "skipped" in row and "already transcribed with tiny.en (--force redoes it)" in row
+
+
+def test_transcribe_export_writes_the_chosen_caption_labels(tmp_path: Path) -> None:
+    """``transcribe --export srt --labels name+agency`` labels cues like ``export`` does
+    (here on a file already transcribed and reviewed: the export is redone, not the run)."""
+    from annotator.core.session import ReviewSession
+    from annotator.core.store import Workspace
+
+    clip, db, out = shared_file("goforward.wav"), tmp_path / "w.db", tmp_path / "out"
+    assert main(["transcribe", str(clip), "--db", str(db)]) == 0
+    with Workspace(db) as ws:
+        session = ReviewSession(ws, ws.list_media()[0].id, "erin")
+        change = session.add_speaker("Officer", assign=[s.id for s in session.segments])
+        session.set_speaker_agency(change.speakers[0], "local_police")
+    for labels, expected in (("name+agency", "Officer (Local police): "), ("none", "")):
+        assert main(["transcribe", str(clip), "--db", str(db), "--export", "srt",
+                     "--labels", labels, "--out", str(out / labels)]) == 0
+        (srt,) = (out / labels).glob("*.srt")
+        cues = [ln for ln in srt.read_text().splitlines() if ln and ln[0].isalpha()]
+        assert cues and all(ln.startswith(expected) and "Officer" not in ln[len(expected):]
+                            for ln in cues), cues
