@@ -23,15 +23,18 @@ records what :mod:`annotator.live` hands it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from annotator.core import chain
 from annotator.core.media import Probe, absolute_path
+from annotator.core.runlock import media_lock
 from annotator.core.store import Workspace, utcnow
 from annotator.errors import MediaError, NotFoundError
 
@@ -355,3 +358,35 @@ def sidecar(media_path: str, media_sha256: str) -> dict[str, Any] | None:
     if not isinstance(record, dict) or record.get("sha256") != media_sha256:
         return None
     return record
+
+
+@contextlib.contextmanager
+def capture_lock(
+    ws: Workspace, capture_id: int, media_path: Path, *, wait: bool = False,
+    on_wait: Callable[[dict[str, Any]], None] | None = None,
+) -> Iterator[None]:
+    """Hold the run lock of a capture's file (:func:`annotator.core.runlock.media_lock`,
+    under a name of its own since the file's hash changes with every piece): the live
+    follower holds it while it transcribes, and ``annotator transcribe`` of the same file
+    takes it too (:func:`while_captured`), so it waits or says who is writing instead of
+    starting a second run of a media still growing."""
+    from annotator.core import runs
+
+    with media_lock(ws.path, f"capture-{capture_id}", media_path, runs.owner_record(),
+                    wait=wait, on_wait=on_wait):
+        yield
+
+
+def while_captured(
+    ws: Workspace, media_path: Path, *, wait: bool = False,
+    on_wait: Callable[[dict[str, Any]], None] | None = None,
+) -> contextlib.AbstractContextManager[None]:
+    """The capture lock of ``media_path`` if a capture wrote it (see :func:`capture_lock`),
+    else nothing to hold."""
+    row = ws.conn.execute(
+        "SELECT id FROM capture WHERE path=? ORDER BY id DESC LIMIT 1",
+        (str(Path(media_path).resolve()),),
+    ).fetchone()
+    if row is None:
+        return contextlib.nullcontext()
+    return capture_lock(ws, int(row["id"]), media_path, wait=wait, on_wait=on_wait)

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from annotator.core import runs
+from annotator.core import captures, runs
 from annotator.core.document import held_back
 from annotator.core.media import Probe, probe
 from annotator.core.model import (
@@ -255,7 +255,9 @@ def transcribe_file(
     """
     media = ws.add_probed(info)
     owner = runs.owner_record()
-    with media_lock(ws.path, info.sha256, info.path, owner, wait=wait, on_wait=on_wait):
+    # a capture's file is written by its live follower while the capture runs: its lock too
+    with (captures.while_captured(ws, info.path, wait=wait, on_wait=on_wait),
+          media_lock(ws.path, info.sha256, info.path, owner, wait=wait, on_wait=on_wait)):
         state = MediaState.read(ws, media.id)
         resumable = state.partial is not None and _same_settings(state.partial, engine)
         decided = plan(state, resumable=resumable, force=force)
