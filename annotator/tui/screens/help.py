@@ -70,7 +70,10 @@ class HelpScreen(Dialog[None]):
                 "(+ adds a new one, - removes the speaker, a tag's key again removes it; "
                 "s @ sets the agency of the speaker, shown on every line of theirs); "
                 "they apply to the marked range (V, shift+arrows) if any. Every change is "
-                "saved at once. Remap keys by binding id (see annotator/tui/bindings.py) in "
+                "saved at once. What the machine suggests is drawn dim with a ? (\"Voice B?\", "
+                "a tag?, ⚑ a line to distrust, ◆ a sound on the timeline) until Y accepts or X "
+                "rejects it; . and , walk them, A accepts all of a voice or rule, W names a "
+                "voice. Remap keys by binding id (see annotator/tui/bindings.py) in "
                 "~/.config/annotator/keymap.toml, e.g. \"edit.text\" = \"f2\".",
                 style="dim",
             ), classes="hint")

@@ -9,6 +9,8 @@ choices live in the :class:`~annotator.tui.widgets.detail.DetailPane`; the offer
 :mod:`annotator.tui.choices` and "next" from :mod:`annotator.core.search`. Keys are resolved
 here in the order typed (:meth:`ReviewScreen.on_key`), so a chord's second key and the keys
 typed right after one that opens a dialog act in order (:mod:`annotator.tui.screens.dialog`).
+Suggestions shown in place, event rows and the keys deciding them are
+:class:`~annotator.tui.inplace.InPlace`'s; search and held-back segments are composed too.
 """
 
 from __future__ import annotations
