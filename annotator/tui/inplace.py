@@ -51,9 +51,10 @@ def front(items: Sequence[Suggestion]) -> list[Suggestion]:
 
 
 def with_events(rows: Sequence[Segment], events: Sequence[EventRow]) -> list[Segment]:
-    """Rows and event rows in time order (an event after the rows starting with it)."""
+    """Rows and event rows in time order (an event after the rows starting with it; the
+    sort is stable, so the rows keep their own order, gap rows included)."""
     out: list[Segment] = [*rows, *events]
-    out.sort(key=lambda s: (s.start_ms, isinstance(s, EventRow), s.id))
+    out.sort(key=lambda s: (s.start_ms, isinstance(s, EventRow)))
     return out
 
 

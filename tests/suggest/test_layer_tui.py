@@ -1,18 +1,26 @@
-"""The review app's suggestion queue (``w``) on the real demo workspace: accept, reject, name a
-voice, run the detectors in a worker, and ``z`` in the review screen undoes a decision."""
+"""The review app's suggestions on the real demo workspace: the queue (``w``: accept, reject,
+name a voice, run the detectors in a worker, ``z`` in the review screen undoes a decision), and
+issue 9's "done when" end to end with the real engine and detectors."""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
 import pytest
 
+from annotator.cli import main
 from annotator.core import suggestions as layer
 from annotator.core.store import Workspace
 from annotator.core.suggestions import Kind, Proposal, Status
+from annotator.errors import EXIT_OK
+from annotator.tui.hints import EventRow
 from annotator.tui.launch import build_app
+from annotator.tui.screens.export import ExportScreen
 from annotator.tui.screens.suggestions import SuggestionsScreen
+
+from support import DEMO, require_module
 
 SIZE = (120, 34)
 
@@ -78,3 +86,55 @@ async def test_queue_decides_and_review_undoes(workspace_copy: Workspace, demo_m
         await pilot.pause()
         assert layer.suggestion(ws, first.id).status is Status.OPEN
         assert first.value not in ws.segment(first.segment_id or 0).tags
+
+
+async def test_done_when_transcribe_suggest_name_voices_accept_burst_export(
+    workspace_copy: Workspace, demo_media_id: int, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 9's "done when", on the real engine and detectors: ``annotator transcribe
+    --suggest`` on the demo clip (its transcription is the session's real one, so the command
+    goes on to the detectors), then in the review app: name the voices with W, accept the
+    strike burst with Y on its timeline row, export; the captions say who speaks and
+    ``[N strikes]``."""
+    require_module("torch", "pip install 'annotator[voices]'; .ci/setup installs it")
+    for name in ("annotator.suggest.voices", "annotator.suggest.impacts"):
+        monkeypatch.delitem(sys.modules, name, raising=False)  # the real detectors here
+    ws, mid = workspace_copy, demo_media_id
+    assert main(["transcribe", str(DEMO), "--suggest", "--db", str(ws.path)]) == EXIT_OK
+    assert layer.events(ws, mid), "the impact pass found no burst on the demo clip"
+    out = tmp_path / "out"
+    app = build_app(ws, ws.path, str(mid), "ana", export_dir=out)
+    names = iter(["Officer", "Driver", "Third", "Fourth"])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        review = app.review
+        table, overlay = review.table, lambda: review.suggested.overlay
+        for _ in range(len(table.rows)):  # walk the open suggestions, naming each new voice
+            hints = overlay().hints(table.current)
+            if hints is not None and hints.voice is not None:
+                await pilot.press("W", *next(names), "enter")
+            if not any(h.voice for h in overlay().by_segment.values()):
+                break
+            await pilot.press("full_stop")
+        assert not any(h.voice for h in overlay().by_segment.values())
+        for _ in range(len(table.rows)):
+            if isinstance(table.current, EventRow):
+                break
+            await pilot.press("full_stop")
+        assert isinstance(table.current, EventRow)
+        await pilot.press("Y")
+        assert table.current.status is Status.ACCEPTED  # type: ignore[attr-defined]
+        await pilot.press("E")
+        assert isinstance(app.screen, ExportScreen)
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        written = review.exporter.last
+    session = review.session
+    lines = {s.text.strip().lower(): session.speaker_label(s) for s in session.segments}
+    assert lines["driver, roll your window down right now."] == "Officer"
+    assert lines["do you have a warrant?"] == "Driver"
+    srt = next(p for p in written if p.suffix == ".srt").read_text()
+    assert "Officer" in srt and "Driver" in srt
+    assert re.search(r"\[\d+ strikes\]", srt), srt[:400]
