@@ -42,7 +42,8 @@ from speech_clips import Line, bilingual_lines, make_clip, single, tools_missing
 from support import wer  # noqa: E402
 
 RUNS = {
-    "default": [],
+    "default": [],  # detection, routing, and an English translation of the Spanish lines
+    "no-transl": ["--translate", "none"],  # the same without the translation layer
     "today": ["--language", "en"],
     "base-es": ["--model", "base", "--language", "es"],
 }
