@@ -215,7 +215,9 @@ def suggestion_lines(items: Sequence[Suggestion], codebook: Codebook) -> Text:
     confidence (and what a rule matched, or whom a voice sounds like), then the distrust
     reasons."""
     out = Text(end="")
-    shown = [s for s in items if s.kind is not Kind.DISTRUST]
+    order = {Kind.SPEAKER: 0, Kind.EVENT: 0, Kind.TAG: 1, Kind.SPLIT: 2}
+    shown = sorted((s for s in items if s.kind is not Kind.DISTRUST),
+                   key=lambda s: order.get(s.kind, 3))
     if shown:
         out.append("\nsuggested: ", "dim")
         for i, s in enumerate(shown):

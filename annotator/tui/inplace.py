@@ -114,7 +114,9 @@ class InPlace:
         self.screen.clear_mark()
         if change is not None and change.audit_id is not None:
             verb = "Accepted" if accept else "Rejected"
-            what = ", ".join(label(s, session.codebook) for s in picked)
+            what = ", ".join(label(s, session.codebook) + (
+                " (marked disputed)" if accept and s.kind is Kind.DISTRUST else "")
+                for s in picked)
             self.screen.notify(f"{verb}: {what} (z undoes).", timeout=3, markup=False)
 
     def groups(self, row: Segment | None) -> list[tuple[Kind, str, list[int]]]:
@@ -168,7 +170,8 @@ class InPlace:
         found = self.overlay.hints(self.screen.table.current)
         voice = found.voice if found is not None else None
         if voice is None:
-            self.screen.notify("No open voice suggestion on this line.", timeout=3)
+            self.screen.notify("No open voice suggestion on this line (R renames its "
+                               "speaker everywhere).", timeout=3)
             return
         session = self.screen.session
 
@@ -198,6 +201,11 @@ class InPlace:
 
     def progress(self, text: str) -> None:
         self.screen.status.suggesting = f"suggesting: {text}"
+
+    def stopped(self) -> None:
+        """The worker ended without its result (an unexpected error, reported apart)."""
+        self.running = False
+        self.screen.status.suggesting = ""
 
     def done(self, summary: str, problems: Sequence[str]) -> None:
         self.running = False

@@ -169,8 +169,8 @@ class SuggestWorker:
         self.screen, self.db_path, self.media_id = screen, db_path, media_id
 
     def start(self, passes: Sequence[str] | None = None) -> None:
-        self.screen.run_worker(lambda: self._run(passes), thread=True, exclusive=True,
-                               exit_on_error=False, group="suggest")
+        self.screen.run_worker(lambda: self._run(passes), name="suggestions", thread=True,
+                               exclusive=True, exit_on_error=False, group="suggest")
 
     def _run(self, passes: Sequence[str] | None) -> None:
         from annotator.cli_suggest import summary_line

@@ -266,3 +266,23 @@ async def _until(pilot: Any, done: Any, tries: int = 200) -> bool:
             return True
         await pilot.pause(0.02)
     return bool(done())
+
+
+async def test_a_detector_crash_is_reported_and_clears_the_status(
+    make_app: AppFactory, tmp_path: Path, monkeypatch: Any
+) -> None:
+    db = tmp_path / "w.db"
+    mid = _workspace(db, suggested=False)
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("detector exploded")
+
+    monkeypatch.setattr("annotator.suggest.runner.suggest", broken)
+    app = make_app(db, str(mid))
+    async with app.run_test(size=SIZE) as pilot:
+        app.review.post_message(Transcriber.Finished(len(TEXTS)))
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.review.status.suggesting == "" and not app.review.suggested.running
+        assert any("detector exploded" in n.message for n in app._notifications)

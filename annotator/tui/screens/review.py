@@ -586,6 +586,8 @@ class ReviewScreen(Screen[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Workers report expected failures as messages; this catches the unexpected."""
         if event.state is WorkerState.ERROR:
+            if event.worker.group == "suggest":
+                self.suggested.stopped()
             error = event.worker.error
             self.notify(f"{type(error).__name__}: {error}", title=f"{event.worker.name} failed",
                         severity="error", timeout=15, markup=False)

@@ -109,8 +109,10 @@ class DetailPane(Static):
                                   suggestion_lines(items, self._codebook) if items else None)
         extra = (self.languages.detail(self.segment)
                  if self.languages is not None and self.segment is not None else Text())
-        # the pane's height is fixed: no layout pass
-        self.update(Group(content, extra) if extra.plain else content, layout=False)
+        if extra.plain:  # on a line of its own (a Text ending with end="" would run on)
+            content.append("\n")
+            content.append_text(extra)
+        self.update(content, layout=False)  # the pane's height is fixed: no layout pass
 
     def forget(self) -> None:
         """Draw the segment again (what is suggested about it changed)."""
