@@ -184,6 +184,27 @@ def suggestions(
     return [s for s in map(_suggestion, rows) if wanted is None or s.kind in wanted]
 
 
+def suggestions_about(
+    ws: Workspace, media_id: int, segment_ids: Iterable[int], *, events: bool = False,
+) -> list[Suggestion]:
+    """A media's suggestions about some segments (and, if ``events``, every one about an
+    event), in timeline order: what a decision touched, read without reading them all (a
+    livestream has thousands)."""
+    ids = sorted(set(segment_ids))
+    found: dict[int, Suggestion] = {}
+    for i in range(0, len(ids), 500):  # within SQLite's limit on bound parameters
+        chunk = ids[i:i + 500]
+        rows = ws.conn.execute(
+            "SELECT * FROM suggestion WHERE media_id=? AND segment_id IN"
+            f" ({','.join('?' * len(chunk))})", (media_id, *chunk))
+        found.update((r["id"], _suggestion(r)) for r in rows)
+    if events:
+        rows = ws.conn.execute(
+            "SELECT * FROM suggestion WHERE media_id=? AND event_id IS NOT NULL", (media_id,))
+        found.update((r["id"], _suggestion(r)) for r in rows)
+    return sorted(found.values(), key=lambda s: (s.start_ms, s.id))
+
+
 def suggestion(ws: Workspace, suggestion_id: int) -> Suggestion:
     row = ws.conn.execute("SELECT * FROM suggestion WHERE id=?", (suggestion_id,)).fetchone()
     if row is None:
