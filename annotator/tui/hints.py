@@ -111,18 +111,32 @@ class Overlay:
 
     @classmethod
     def read(cls, ws: Workspace, media_id: int) -> Overlay:
-        everything = layer.suggestions(ws, media_id)
+        """Everything the layer holds about a media."""
+        overlay = cls()
+        overlay._absorb(ws, media_id, layer.suggestions(ws, media_id))
+        return overlay
+
+    def update(self, ws: Workspace, media_id: int, segment_ids: Sequence[int]) -> bool:
+        """Read again what a decision touched: the suggestions of ``segment_ids`` and the
+        events (few). True if the event rows changed (the row list must be rebuilt)."""
+        for seg_id in segment_ids:
+            self.by_segment.pop(seg_id, None)
+        before = self.events
+        self._absorb(ws, media_id, layer.suggestions_about(ws, media_id, segment_ids,
+                                                           events=True))
+        return self.events != before
+
+    def _absorb(self, ws: Workspace, media_id: int, found: Sequence[Suggestion]) -> None:
         per_segment: dict[int, list[Suggestion]] = {}
         per_event: dict[int, list[Suggestion]] = {}
-        for s in everything:
+        for s in found:
             if s.event_id is not None:
                 per_event.setdefault(s.event_id, []).append(s)
             elif s.is_open and s.segment_id is not None:
                 per_segment.setdefault(s.segment_id, []).append(s)
-        return cls(
-            {k: RowHints(tuple(v)) for k, v in per_segment.items()},
-            [event_row(ev, per_event.get(ev.id, [])) for ev in layer.events(ws, media_id)],
-        )
+        self.by_segment.update((k, RowHints(tuple(v))) for k, v in per_segment.items())
+        self.events = [event_row(ev, per_event.get(ev.id, []))
+                       for ev in layer.events(ws, media_id)]
 
     def hints(self, row: Segment | None) -> RowHints | None:
         return None if row is None or row.id < 0 else self.by_segment.get(row.id)

@@ -79,11 +79,17 @@ class InPlace:
         self.screen.detail.forget()
 
     def absorb(self, change: Change) -> bool:
-        """Reload if ``change`` decided a suggestion (or undid / redid a decision)."""
+        """If ``change`` decided a suggestion (or undid / redid a decision), read again what
+        it touched and forget those rows' drawing. True if the event rows changed (the
+        row list must be rebuilt); the segments it touched are in ``change`` as usual."""
         if not (change.action.startswith("suggestion.") or change.of.startswith("suggestion.")):
             return False
-        self.reload()
-        return True
+        session = self.screen.session
+        ids = [*change.updated, *change.inserted, *change.deleted]
+        events = self.overlay.update(session.ws, session.media_id, ids)
+        self.screen.table.forget(ids)
+        self.screen.detail.forget()
+        return events
 
     def rows(self, rows: Sequence[Segment]) -> list[Segment]:
         """The rows with the media's events among them (none while a filter view is on)."""

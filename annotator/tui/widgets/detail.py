@@ -115,10 +115,9 @@ class DetailPane(Static):
         self.update(content, layout=False)  # the pane's height is fixed: no layout pass
 
     def forget(self) -> None:
-        """Draw the segment again (what is suggested about it changed)."""
+        """Draw the segment again at the next :meth:`show` even if it is the same object
+        (what is suggested about it changed)."""
         self._shown = None
-        if self.chord is None:
-            self._render_segment()
 
     # -- chords -------------------------------------------------------------------------------
 

@@ -146,6 +146,19 @@ class SegmentTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._strips.clear()
         self.refresh()
 
+    def forget(self, segment_ids: Sequence[int]) -> None:
+        """Draw these segments' rows again (what is suggested about them changed, while the
+        segments themselves may be the same objects)."""
+        gone = set(segment_ids)
+        for seg_id in gone:
+            self._cells.pop(seg_id, None)
+        for key in [k for k in self._strips if k[0] in gone]:
+            del self._strips[key]
+        for seg_id in gone:
+            index = self.index_of(seg_id)
+            if index is not None:
+                self.refresh_lines(index + 1)
+
     def replace_row(self, segment: Segment) -> bool:
         """Show a changed segment in its row (repaints that line only)."""
         index = self.index_of(segment.id)
