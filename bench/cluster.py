@@ -104,22 +104,25 @@ def on_cluster(
     """Start seconds, wall seconds of the batch, the workers' decode seconds summed, and
     the number of tasks (pieces) the files were decoded in."""
     start = time.perf_counter()
+    seconds: list[float] = []
     with local_cluster(workers) as cluster, Client(cluster) as client:
         client.wait_for_workers(workers)
         started = time.perf_counter() - start
         with Workspace(folder / f"local{workers}.db") as ws:
             begin = time.perf_counter()
-            results = run_cluster_batch(ws, files, options, scheduler="", client=client)
+            results = run_cluster_batch(
+                ws, files, options, scheduler="", client=client,
+                on_piece=lambda _path, part: seconds.append(float(part.worker["seconds"])),
+            )
             wall = time.perf_counter() - begin
             checked(results)
-            decode, tasks = 0.0, 0
-            for r in results:
-                assert r.media is not None
-                run = ws.current_run(r.media.id)
-                assert run is not None
-                decode += float(run.options["worker"]["seconds"])
-                tasks += len(run.options["worker"].get("pieces", [None]))
-    return started, wall, decode, tasks
+    return started, wall, sum(seconds), len(seconds)
+
+
+def load() -> str:
+    """The machine's load average over the last minute: these figures mean little without
+    it on a shared machine."""
+    return f"{os.getloadavg()[0]:.1f}"
 
 
 def cpu_name() -> str:
@@ -140,8 +143,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores ({cpu_name()}), Python {platform.python_version()},"
           f" tiny.en, beam 5, one engine thread per worker")
-    print("| files | path | start s | wall s | audio h / wall h | vs local:1 | decode s |")
-    print("|---|---|---|---|---|---|---|")
+    print("| files | path | start s | wall s | audio h / wall h | vs local:1 | decode s | load |")
+    print("|---|---|---|---|---|---|---|---|")
     for name in args.sets.split(","):
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
@@ -155,18 +158,22 @@ def main() -> None:
             audio_s = sum(probe(f).duration_ms for f in files) / 1000
             label = f"{name}: {len(files)} files, {audio_s:.0f} s audio"
             wall = local_path(files, folder, options)
-            print(f"| {label} | local path | - | {wall:.1f} | {audio_s / wall:.1f} | | |")
+            print(f"| {label} | local path | - | {wall:.1f} | {audio_s / wall:.1f} | | | "
+                  f"{load()} |")
             one = None
             for workers in range(1, args.max_workers + 1):
                 started, cwall, decode, tasks = on_cluster(files, folder, workers, options)
                 one = one or cwall
                 print(f"| {label} | local:{workers} ({tasks} tasks) | {started:.1f} | "
                       f"{cwall:.1f} | {audio_s / cwall:.1f} | {one / cwall:.2f}x | "
-                      f"{decode:.1f} |")
+                      f"{decode:.1f} | {load()} |")
                 if workers == 1 and name == "long":
                     per_piece = (cwall - wall) / tasks
                     print(f"| {label} | local:1 vs local path, per piece | | {per_piece:.2f} "
                           f"| | | {100 * (cwall - wall) / wall:.1f} % of the local path |")
+                    scheduling = (cwall - decode) / tasks
+                    print(f"| {label} | scheduling (wall - worker decode), per piece | | "
+                          f"{scheduling:.2f} | | | {100 * (cwall - decode) / wall:.1f} % |")
                 elif workers == 1:
                     each = wall / len(files)
                     per_task = (cwall - wall) / len(files)

@@ -11,77 +11,82 @@ How the work is split, and why:
   each decoded with the overlap before its cut and prompted with the tokens the engine wrote
   before that overlap, so piece *n + 1* depends on what piece *n* wrote: it cannot start
   before piece *n* is finished, and pieces decoded independently would give other words than
-  one process does. So a task decodes one piece from the :class:`Checkpoint` the piece before
-  it ended with (the first from the start) by the very :meth:`Engine.transcribe
-  <annotator.transcribe.engine.Engine.transcribe>` a local run, or a local resume, runs, and
-  returns the next piece's checkpoint; the client then sends the next piece to whichever
-  worker is free. The pieces of one file therefore run one after another, possibly on
-  several workers, and the words are those of one process by the engine's resume rule
-  (tested against a local run); files run side by side. What pieces buy is a smaller unit
-  of work: a worker lost in the middle of a long file costs that piece, not the file. A
-  short file is one piece, so one task.
-- **The worker decodes, the client writes.** Each task verifies the model's SHA-256 on its
-  worker (and that it is the model the client verified), decodes, and returns every event the
-  engine yielded (segments, checkpoints, coverage, the end) with the worker's host and engine
-  versions. The client, the workspace's only writer, feeds those events to
-  :func:`~annotator.transcribe.pipeline.transcribe_file` through :class:`_Replay`, a stand-in
-  for the engine: the plan, the lock, the audit chain, checkpoints, coverage and warnings are
-  those of a local run because the code is the same. A file is stored when its last piece
-  arrives.
-- **Media travel** as bytes, checked against the SHA-256 the client computed when they arrive,
-  or by path with ``shared_fs`` (checked the same way on the worker: a different file under
-  the same path is refused). Files the workspace already holds are never sent, and at most
-  :data:`IN_FLIGHT_PER_WORKER` files per worker are sent ahead, so the client's memory is
-  bounded by a few files, not the archive.
+  one process does. So a task (:func:`~annotator.transcribe.cluster_task.transcribe_task`)
+  decodes one piece from the :class:`Checkpoint` the piece before it ended with by the very
+  :meth:`Engine.transcribe <annotator.transcribe.engine.Engine.transcribe>` a local resume
+  runs, and returns the next piece's checkpoint; the client sends the next piece at once,
+  to the worker that holds the file (any other if that one is lost). The words are those of
+  one process by the engine's resume rule (tested against a local run); files run side by
+  side. A short file is one piece, so one task.
+- **The worker decodes, the client writes, piece by piece.** Each task checks the model's
+  SHA-256 on its worker against the client's and returns every event the engine yielded
+  (segments, checkpoints, coverage, the end) with the worker's host and versions. The
+  client, the workspace's only writer, stores each piece as it arrives through
+  :func:`~annotator.transcribe.pipeline.transcribe_file` fed by :class:`_Replay`, a
+  stand-in for the engine, so the plan, the lock, the audit chain, checkpoints, coverage
+  and warnings are those of a local run: the first piece starts the run, each later one
+  resumes it from the checkpoint the piece before stored, and a piece's stream ends with
+  :class:`~annotator.transcribe.pipeline.Paused` (the run stays running) until the last.
+- **Resuming.** Files the workspace holds (same SHA-256) are never sent. A file with an
+  interrupted run of the same model bytes and options (a client stopped by Ctrl-C or a
+  crash, or a local run) is sent from that run's last checkpoint: the pieces stored before
+  it are not decoded again. A forced re-run of a transcribed file is stored when its last
+  piece arrives, as before (the finished run stays current until then).
+- **Media travel** as bytes with a file's first piece, checked against the SHA-256 the
+  client computed, and stay on that worker for the next pieces (see
+  :mod:`~annotator.transcribe.cluster_task`); or by path with ``shared_fs`` (checked the
+  same way: a different file under the same path is refused). At most
+  :data:`IN_FLIGHT_PER_WORKER` files per worker are in flight, so memory is bounded by a
+  few files, not the archive.
 - **Failures.** A file's own error (corrupt, unreadable, damaged on the way) comes back as a
   value and fails that file alone, named in the summary. A worker lost mid-task is Dask's
   business: the scheduler runs the task on another worker, up to its
   ``distributed.scheduler.allowed-failures`` (default 3) lost workers per task, and a task
   that raises is tried again ``retries=`` :data:`RETRIES` times; only the client's copy of a
-  result is stored, so a file is stored once however often it ran. A client stopped midway
-  (Ctrl-C, a crash) resumes from the workspace: files stored are skipped, a file whose
-  storing was cut off is resumed from its checkpoint like a local run.
+  result is stored, so a piece is stored once however often it ran.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import json
 import logging
 import os
 import re
 import signal
-import socket
-import tempfile
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
 import dask
 from distributed import Client, Future, LocalCluster, as_completed
 
-from annotator import __version__
+from annotator.core import runs
 from annotator.core.media import Probe, probe
-from annotator.core.model import Checkpoint
+from annotator.core.model import Checkpoint, RunStatus
 from annotator.core.store import Workspace
-from annotator.errors import AnnotatorError, FileError, MediaError, ModelError, UsageError
-from annotator.transcribe.engine import (
-    Engine,
-    EngineEvent,
-    EngineInfo,
-    TranscribeOptions,
-    engine_versions,
+from annotator.errors import AnnotatorError, MediaError, ModelError, NotFoundError, UsageError
+from annotator.transcribe.cluster_task import (
+    Failed,
+    Job,
+    Transcribed,
+    Unheld,
+    one_piece,
+    transcribe_task,
 )
-from annotator.transcribe.models import ResolvedModel, resolve_model, sha256_file
+from annotator.transcribe.engine import Engine, EngineEvent, EngineInfo, TranscribeOptions
+from annotator.transcribe.models import ResolvedModel, resolve_model
 from annotator.transcribe.pipeline import (
     Cancelled,
     FileResult,
     FileStatus,
     NullProgress,
+    Paused,
     Progress,
     fill_result,
     finish_result,
@@ -89,180 +94,30 @@ from annotator.transcribe.pipeline import (
     transcribe_file,
 )
 
+__all__ = [
+    "ClusterError", "Failed", "Job", "Transcribed", "Unheld", "connect", "joined",
+    "local_cluster", "local_workers", "one_piece", "run_cluster_batch", "transcribe_task",
+]
+
 #: ``--scheduler`` may come from the environment instead.
 SCHEDULER_ENV = "ANNOTATOR_SCHEDULER"
 #: Times a task that raises (not a file's own error: those come back as values) is retried.
 RETRIES = 2
-#: Files sent ahead per worker: enough to keep every worker busy while results are stored,
-#: few enough that files sent as bytes do not pile up in the client's and scheduler's memory.
+#: Files in flight per worker: enough to keep every worker busy while results are stored,
+#: few enough that files sent as bytes do not pile up in the client's and workers' memory.
 IN_FLIGHT_PER_WORKER = 2
 _LOCAL = re.compile(r"local(?::(\d+))?")
+
+Task = Callable[..., "Transcribed | Failed | Unheld"]
 
 
 class ClusterError(AnnotatorError):
     """The scheduler cannot be reached or started, or the cluster cannot do the work."""
 
 
-# -- on the worker ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Job:
-    """One file as it is sent to a worker: by path (``shared_fs``) or as its bytes."""
-
-    name: str  # the client's path, for every message about the file
-    sha256: str
-    options: TranscribeOptions
-    model_sha256: str  # the model the client verified: every worker must decode with it
-    path: str | None = None
-    data: bytes | None = None
-    #: the piece to decode: None for the first, else its checkpoint (from the piece before)
-    resume: Checkpoint | None = None
-    language: str | None = None  # the language the first piece found (for later pieces)
-
-
-@dataclass(frozen=True)
-class Transcribed:
-    """What a worker sends back: every event the engine yielded, and what made them."""
-
-    info: EngineInfo
-    events: list[EngineEvent]
-    model: ResolvedModel
-    versions: dict[str, str]
-    provenance: dict[str, Any]  # the worker's Engine.provenance_options()
-    warning: str | None  # the engine's note that nothing could check the language, if any
-    worker: dict[str, Any]  # host, pid, address, annotator version, seconds decoding
-    #: the next piece's checkpoint, when the file goes on after this piece (None: its end)
-    next: Checkpoint | None = None
-
-
-@dataclass(frozen=True)
-class Failed:
-    """A file's own error, sent back as a value so Dask does not retry it elsewhere."""
-
-    error: AnnotatorError
-    worker: dict[str, Any]
-
-
-_engines = threading.local()  # one Engine per worker thread and options (Engine is not shared)
-
-
-def transcribe_task(job: Job, data: bytes | None = None) -> Transcribed | Failed:
-    """Run on a worker: verify the model and the media, decode one piece of the file (the
-    first, or the one ``job.resume`` starts), return its events and the next piece's
-    checkpoint. ``data``: the file's bytes when they are not in the job (the client sends
-    them once per file as a task of their own, see :func:`_drain`).
-
-    The Engine is kept between tasks, as a local batch keeps it between files (loading the
-    models is not paid per file); every piece starts with a freshly seeded decoder
-    (Engine._fresh_decoder), so what a worker decoded before does not change a file's words.
-    """
-    worker = _worker_record()
-    started = time.perf_counter()
-    if data is not None:
-        job = replace(job, data=data)
-    try:
-        engine = _engine(job.options)
-        model = resolve_model(job.options.model)  # hashes model.bin (cached by size and time)
-        if model.sha256 != job.model_sha256 or engine.model.sha256 != model.sha256:
-            raise ModelError(
-                job.options.model,
-                f"worker {worker['host']} has model.bin with SHA-256 {model.sha256}, the "
-                f"client verified {job.model_sha256}: install the same model on every worker",
-            )
-        with _media(job, worker["host"]) as path:
-            info, stream = engine.transcribe(path, job.resume, job.language)
-            events, following = one_piece(stream, job.resume)
-    except FileError as exc:
-        return Failed(MediaError(job.name, exc.cause), worker)  # the client's name, not a temp
-    except AnnotatorError as exc:
-        return Failed(exc, worker)
-    worker["seconds"] = round(time.perf_counter() - started, 3)
-    router = getattr(engine, "router", None)
-    return Transcribed(
-        info, events, engine.model, engine.versions, engine.provenance_options(),
-        getattr(router, "warning", None), worker, following,
-    )
-
-
-def one_piece(
-    stream: Iterator[EngineEvent], start: Checkpoint | None
-) -> tuple[list[EngineEvent], Checkpoint | None]:
-    """The events of the piece a decode starts with (its checkpoint, segments, coverage,
-    and the end if it is the last), and the next piece's checkpoint if there is one.
-
-    The engine yields a piece's checkpoint once it has prepared that piece (decoded its audio
-    and started the model on it), so stopping there wastes that preparation: the task of the
-    next piece, on whichever worker, does it again from the checkpoint."""
-    first = 0 if start is None else start.piece
-    events: list[EngineEvent] = []
-    try:
-        for event in stream:
-            if isinstance(event, Checkpoint) and event.piece > first:
-                return events, event
-            events.append(event)
-    finally:
-        close = getattr(stream, "close", None)
-        if close is not None:
-            close()
-    return events, None
-
-
-def _engine(options: TranscribeOptions) -> Engine:
-    cache: dict[str, Engine] = getattr(_engines, "cache", None) or {}
-    _engines.cache = cache
-    key = repr(options)
-    if key not in cache:
-        cache.clear()  # one loaded model set per thread
-        cache[key] = Engine(options)
-    return cache[key]
-
-
-def _worker_record() -> dict[str, Any]:
-    address = None
-    with contextlib.suppress(ValueError):
-        from distributed import get_worker
-
-        address = get_worker().address
-    return {
-        "host": socket.gethostname(), "pid": os.getpid(), "address": address,
-        "annotator": __version__, "engine": engine_versions(),
-    }
-
-
-@contextlib.contextmanager
-def _media(job: Job, host: str) -> Iterator[Path]:
-    """The file to decode on this worker, after checking it is the client's file."""
-    if job.path is not None:
-        path = Path(job.path)
-        try:
-            digest = sha256_file(path)
-        except OSError as exc:
-            raise MediaError(
-                job.name, f"cannot be read on worker {host} ({exc.strerror or exc}); "
-                "without --shared-fs files are sent to the workers",
-            ) from exc
-        if digest != job.sha256:
-            raise MediaError(
-                job.name, f"the file at this path on worker {host} has SHA-256 "
-                f"{digest[:12]}…, the client's {job.sha256[:12]}…: not the same file",
-            )
-        yield path
-        return
-    data = job.data or b""
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != job.sha256:
-        raise MediaError(
-            job.name, f"arrived damaged on worker {host} (SHA-256 {digest[:12]}…, sent "
-            f"{job.sha256[:12]}…)",
-        )
-    with tempfile.TemporaryDirectory(prefix="annotator-") as tmp:
-        path = Path(tmp) / Path(job.name).name
-        path.write_bytes(data)
-        yield path
-
-
-# -- on the client ---------------------------------------------------------------------------
+class _FromStart(Exception):
+    """The stored run cannot be resumed with what the workers run (other engine versions):
+    the file must be decoded again from its start."""
 
 
 @dataclass(frozen=True)
@@ -272,38 +127,39 @@ class _RouterNote:
 
 class _Replay:
     """What :func:`transcribe_file` needs of an :class:`Engine`, answered from a worker's
-    result: the model, versions and options it ran with, and its events replayed.
+    result for one piece: the model, versions and options it ran with, and its events
+    replayed, followed (unless it is the file's last piece) by the next piece's checkpoint
+    and :class:`Paused`, so the run is stored up to there and stays running."""
 
-    A resumed run (the client stopped while storing this file) is fed the events from the
-    checkpoint it resumes at: the worker decoded the whole file, and a decode from the start
-    yields, from that checkpoint on, what a decode from the checkpoint yields (the resume
-    rule the engine guarantees and tests/transcribe/test_resume.py checks).
-    """
-
-    def __init__(self, done: Transcribed) -> None:
-        self.done = done
-        self.model = done.model
-        self.versions = done.versions
-        self.router = _RouterNote(done.warning)
+    def __init__(self, part: Transcribed, warning: str | None, *, last: bool) -> None:
+        self.part, self.last = part, last
+        self.model = part.model
+        self.versions = part.versions
+        self.router = _RouterNote(warning)
 
     def provenance_options(self) -> dict[str, Any]:
-        return dict(self.done.provenance)
+        return dict(self.part.provenance)
 
     def transcribe(
         self, path: Path, resume: Checkpoint | None = None, language: str | None = None
     ) -> tuple[EngineInfo, Iterator[EngineEvent]]:
-        events = self.done.events
-        if resume is not None and resume.piece > 0:
-            at = next((i for i, e in enumerate(events)
-                       if isinstance(e, Checkpoint) and e.piece == resume.piece), None)
-            if at is None:
-                raise MediaError(path, f"the worker's decode has no piece {resume.piece} to "
-                                       "resume the stored run from")
-            events = events[at:]
+        part = self.part
+        wanted = 0 if resume is None else resume.piece
+        if part.piece != wanted:
+            if resume is None:  # the plan is a new run, the piece is not the first
+                raise _FromStart()
+            raise MediaError(path, f"the stored run resumes at piece {wanted}, the worker "
+                                   f"decoded piece {part.piece}")
         # The worker is recorded with the run's options (not compared when resuming).
-        info = replace(self.done.info, options={**self.done.info.options,
-                                                "worker": self.done.worker})
-        return info, iter(events)
+        info = replace(part.info, options={**part.info.options, "worker": part.worker})
+        return info, self._events()
+
+    def _events(self) -> Iterator[EngineEvent]:
+        yield from self.part.events
+        if not self.last:
+            if self.part.next is not None:
+                yield self.part.next  # stored: a restarted client resumes there
+            raise Paused()
 
 
 def local_workers(address: str) -> int | None:
@@ -380,9 +236,14 @@ class _Pending:
     result: FileResult
     info: Probe
     started: float
-    job: Job | None = None  # as sent for the first piece
-    data: Future[Any] | None = None  # the task holding the file's bytes (not --shared-fs)
-    parts: list[Transcribed] = field(default_factory=list)  # the pieces decoded so far
+    job: Job | None = None  # as sent, without the piece and the bytes
+    progressive: bool = True  # stored piece by piece (not a forced re-run of a done file)
+    resumed_at: Checkpoint | None = None  # where an interrupted run is resumed from
+    language: str | None = None  # the file's language (the first piece's, or the run's)
+    warning: str | None = None  # the first note any piece's engine made about language
+    parts: list[Transcribed] = field(default_factory=list)  # kept until the end if not progressive
+    future: Future[Any] | None = None  # the piece in flight
+    restarts: int = 0  # times decoded again from the start (workers that disagree)
 
 
 def run_cluster_batch(
@@ -396,14 +257,16 @@ def run_cluster_batch(
     wait: bool = False,
     progress: Progress | None = None,
     after_file: Callable[[FileResult], None] | None = None,
-    task: Callable[..., Transcribed | Failed] = transcribe_task,
+    task: Task = transcribe_task,
     client: Client | None = None,
+    on_piece: Callable[[Path, Transcribed], None] | None = None,
 ) -> list[FileResult]:
     """:func:`~annotator.transcribe.pipeline.run_batch` with the decoding done on a Dask
     cluster; the same results, in the order of ``paths``. ``client``: one already connected
     (tests, benchmarks); otherwise :func:`connect` to ``scheduler``. ``task`` is what runs
-    on the workers, called with the job and the file's bytes (None with ``shared_fs``);
-    tests wrap it to kill a worker or damage a file on the way."""
+    on the workers, called with the job and the file's bytes (None when the job has its
+    path, or the worker holds the file); tests wrap it to kill a worker or damage a file on
+    the way. ``on_piece`` sees every piece decoded (the worker and its seconds)."""
     sink: Progress = progress or NullProgress()
     model = resolve_model(options.model)  # verified here too: every worker must match it
     order: list[FileResult] = []
@@ -427,13 +290,13 @@ def run_cluster_batch(
             copies.append(_Pending(result, info, started))
         else:
             sent[info.sha256] = path
-            queue.append(_Pending(result, info, started))
+            queue.append(_resume_point(ws, _Pending(result, info, started), model, options))
     if queue:
         with contextlib.ExitStack() as stack:
             if client is None:
                 client = stack.enter_context(connect(scheduler))
-            _drain(client, ws, queue, model, options, shared_fs=shared_fs, force=force,
-                   wait=wait, sink=sink, after_file=after_file, task=task)
+            _Drain(client, ws, model, options, shared_fs=shared_fs, force=force, wait=wait,
+                   sink=sink, after_file=after_file, task=task, on_piece=on_piece).run(queue)
     for copy in copies:
         if not known_result(copy.result, ws, copy.info.sha256, options):
             copy.result.error = (f"{copy.info.path}: same content as "
@@ -442,82 +305,196 @@ def run_cluster_batch(
     return order
 
 
-def _drain(
-    client: Client, ws: Workspace, queue: deque[_Pending], model: ResolvedModel,
-    options: TranscribeOptions, *, shared_fs: bool, force: bool, wait: bool, sink: Progress,
-    after_file: Callable[[FileResult], None] | None, task: Callable[..., Any],
-) -> None:
-    """Send files a few per worker ahead, one task per piece: when a piece comes back, its
-    file's next piece is sent (to whichever worker is free), and when the last one does, the
-    file's result is stored and the next file sent.
-
-    A piece is decoded from the checkpoint the piece before it ended with, so the pieces of
-    one file are decoded one after another (on any workers) and stitched with the overlap
-    rule of a local run: the words are those of one process. What pieces buy is a smaller
-    unit of work: a lost worker costs the piece it was decoding, not the whole file. The
-    bytes of a file travel once per worker that decodes one of its pieces: they are sent as
-    a task of their own, which Dask keeps (and runs again if the worker holding it is lost)
-    until the file is done.
-    """
-    workers = max(len(client.scheduler_info().get("workers", {})), 1)
-    limit = IN_FLIGHT_PER_WORKER * workers
-    flying: dict[Future[Any], _Pending] = {}
-    arrived = as_completed()
-
-    def submit(item: _Pending, job: Job) -> None:
-        piece = 0 if job.resume is None else job.resume.piece
-        future = client.submit(
-            task, job, item.data, retries=RETRIES, pure=False,
-            key=f"annotator-transcribe-{item.info.sha256[:16]}-{piece}-{id(item)}",
-        )
-        flying[future] = item
-        arrived.add(future)
-
-    def send() -> None:
-        item = queue.popleft()
-        path = item.info.path
-        try:
-            data = None if shared_fs else path.read_bytes()
-        except OSError as exc:
-            item.result.error = str(MediaError(path, f"cannot be read ({exc.strerror or exc})"))
-            finish_result(item.result, item.started, None, sink)
-            return
-        item.job = Job(str(path), item.info.sha256, options, model.sha256,
-                       str(path.resolve()) if shared_fs else None)
-        if data is not None:
-            item.data = client.submit(_held, data, pure=False,
-                                      key=f"annotator-media-{item.info.sha256[:16]}-{id(item)}")
-        submit(item, item.job)
-        sink.file_started(path, item.info.duration_ms)
-
+def _resume_point(
+    ws: Workspace, item: _Pending, model: ResolvedModel, options: TranscribeOptions
+) -> _Pending:
+    """Where to start ``item``: at the last checkpoint of an interrupted run of the same
+    model bytes and options (the pieces before it are not sent again), or at the start.
+    Engine versions are the worker's to say: a run they cannot resume is started again
+    (:class:`_FromStart`). A file transcribed already (sent only with ``force``) is stored
+    when its last piece arrives: its finished run stays current until then."""
     try:
-        while queue and len(flying) < limit:
-            send()
-        for future in arrived:
-            item = flying.pop(future)
-            part = _part(future, item.info.path)
-            if isinstance(part, Transcribed) and part.next is not None and item.job is not None:
-                item.parts.append(part)
-                first = item.parts[0].info.language
-                submit(item, replace(item.job, resume=part.next, language=first))
-                continue
-            _store(item.parts, part, item, ws, options, force=force, wait=wait, sink=sink)
-            item.data = None  # the bytes are no longer needed on the cluster
-            finish_result(item.result, item.started, after_file, sink)
-            while queue and len(flying) < limit:
-                send()
-    except BaseException:
-        for future in flying:  # Ctrl-C or a batch-stopping error: nothing more to decode
-            future.cancel()
-        raise
+        media = ws.media_by_sha(item.info.sha256)
+    except NotFoundError:
+        return item
+    if ws.current_run(media.id) is not None:
+        item.progressive = False
+        return item
+    partial = ws.unfinished_run(media.id)
+    if partial is None or partial.model_sha256 != model.sha256:
+        return item
+    mine = {k: v for k, v in _jsonable(asdict(options)).items() if k != "extra"}
+    if any(partial.options.get(k) != v for k, v in mine.items()):
+        return item
+    checkpoint = runs.last_checkpoint(ws, partial.id)
+    if checkpoint is not None and checkpoint.piece > 0:
+        item.resumed_at, item.language = checkpoint, partial.language
+    return item
 
 
-def _held(data: bytes) -> bytes:
-    """The task that holds a file's bytes on the cluster for the tasks of its pieces."""
-    return data
+def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
+    return cast(dict[str, Any], json.loads(json.dumps(value, default=str)))
 
 
-def _part(future: Future[Any], path: Path) -> Transcribed | AnnotatorError:
+class _Drain:
+    """Send files a few per worker ahead, one task per piece: when a piece comes back, its
+    file's next piece is sent at once (to the worker holding the file) and the piece is
+    stored; when the last one is, the next file is sent."""
+
+    def __init__(
+        self, client: Client, ws: Workspace, model: ResolvedModel, options: TranscribeOptions,
+        *, shared_fs: bool, force: bool, wait: bool, sink: Progress,
+        after_file: Callable[[FileResult], None] | None, task: Task,
+        on_piece: Callable[[Path, Transcribed], None] | None,
+    ) -> None:
+        self.client, self.ws, self.model, self.options = client, ws, model, options
+        self.shared_fs, self.force, self.wait, self.sink = shared_fs, force, wait, sink
+        self.after_file, self.task, self.on_piece = after_file, task, on_piece
+        self.flying: dict[Future[Any], _Pending] = {}
+        self.arrived = as_completed()
+
+    def run(self, queue: deque[_Pending]) -> None:
+        workers = max(len(self.client.scheduler_info().get("workers", {})), 1)
+        limit = IN_FLIGHT_PER_WORKER * workers
+        try:
+            while queue and len(self.flying) < limit:
+                self.send(queue.popleft())
+            for future in self.arrived:
+                item = self.flying.pop(future, None)
+                if item is None:  # cancelled: its file ended otherwise
+                    continue
+                item.future = None
+                if self.arrived_piece(item, future):
+                    finish_result(item.result, item.started, self.after_file, self.sink)
+                    while queue and len(self.flying) < limit:
+                        self.send(queue.popleft())
+        except BaseException:
+            for future in self.flying:  # Ctrl-C or a batch-stopping error: nothing more to do
+                future.cancel()
+            raise
+
+    def send(self, item: _Pending) -> None:
+        path = item.info.path
+        item.job = Job(str(path), item.info.sha256, self.options, self.model.sha256,
+                       str(path.resolve()) if self.shared_fs else None)
+        self.sink.file_started(path, item.info.duration_ms)
+        if not self.submit(item, item.resumed_at, carry=True):
+            finish_result(item.result, item.started, None, self.sink)
+
+    def submit(self, item: _Pending, resume: Checkpoint | None, *, carry: bool,
+               near: str | None = None) -> bool:
+        """Send one piece (with the file's bytes if ``carry`` and not ``shared_fs``), to
+        the worker at ``near`` if it is still there; False if the file cannot be read."""
+        assert item.job is not None
+        data = None
+        if carry and not self.shared_fs:
+            try:
+                data = item.info.path.read_bytes()
+            except OSError as exc:
+                item.result.error = str(MediaError(
+                    item.info.path, f"cannot be read ({exc.strerror or exc})"))
+                return False
+        job = replace(item.job, resume=resume, language=item.language)
+        piece = 0 if resume is None else resume.piece
+        future = self.client.submit(
+            self.task, job, data, retries=RETRIES, pure=False,
+            key=f"annotator-piece-{item.info.sha256[:16]}-{piece}-{uuid.uuid4().hex[:8]}",
+            **({} if near is None else {"workers": [near], "allow_other_workers": True}),
+        )
+        item.future = future
+        self.flying[future] = item
+        self.arrived.add(future)
+        return True
+
+    def arrived_piece(self, item: _Pending, future: Future[Any]) -> bool:
+        """Handle one piece's result; True when its file is finished (stored or failed)."""
+        part = _part(future, item.info.path)
+        if isinstance(part, Unheld):  # the worker holding the file was lost: bytes again
+            return not self.submit(item, part.resume, carry=True)
+        if isinstance(part, AnnotatorError):
+            return self.failed(item, part)
+        if self.on_piece is not None:
+            self.on_piece(item.info.path, part)
+        if item.language is None:
+            item.language = part.info.language
+        item.warning = item.warning or part.warning
+        if part.next is not None:  # the next piece decodes while this one is stored
+            self.submit(item, part.next, carry=False, near=part.worker.get("address"))
+        try:
+            return self.store(item, part)
+        except _FromStart:
+            return self.from_start(item)
+        except AnnotatorError as exc:
+            if isinstance(exc, Cancelled | ModelError | UsageError):
+                raise  # not about this file: the whole batch cannot go on
+            return self.failed(item, exc)
+
+    def store(self, item: _Pending, part: Transcribed) -> bool:
+        """Store one piece (or, for a forced re-run, keep it until the last); True when it
+        was the file's last piece and the file is stored."""
+        last = part.next is None
+        if not item.progressive:
+            item.parts.append(part)
+            if not last:
+                return False
+            part = joined(item.parts)
+        path = item.info.path
+
+        def on_segment(seg: Any) -> None:
+            self.sink.advanced(path, seg.end_ms)
+
+        def on_wait(holder: dict[str, Any]) -> None:
+            self.sink.waiting(path, holder)
+
+        # _Replay has every attribute transcribe_file uses of an Engine (see its docstring).
+        replay = cast(Engine, _Replay(part, item.warning, last=last))
+        try:
+            outcome = transcribe_file(
+                self.ws, replay, item.info, force=self.force and part.piece == 0,
+                wait=self.wait, on_wait=on_wait, on_segment=on_segment,
+            )
+        except Paused:
+            return False
+        fill_result(item.result, self.ws, outcome, self.options)
+        if item.result.status is FileStatus.DONE:
+            start = item.resumed_at
+            item.result.note = None if start is None else (
+                f"resumed an interrupted run from {runs.clock(start.restart_ms)} (the "
+                "pieces before it were not decoded again)")
+        return True
+
+    def from_start(self, item: _Pending) -> bool:
+        """The workers cannot resume the stored run (their engine versions differ from the
+        ones that began it): decode the file again from its start, once."""
+        if item.future is not None:
+            self.flying.pop(item.future, None)
+            item.future.cancel()
+        item.restarts += 1
+        if item.restarts > 1:
+            return self.failed(item, ClusterError(
+                f"{item.info.path}: its pieces were decoded by workers with different "
+                "engine versions, so no run could be stored; install the same versions on "
+                "every worker"))
+        item.resumed_at, item.language = None, None
+        return not self.submit(item, None, carry=True)
+
+    def failed(self, item: _Pending, error: AnnotatorError) -> bool:
+        """End the file with ``error``; a run it left unfinished is marked failed (and
+        resumed by the next start)."""
+        if item.future is not None:
+            self.flying.pop(item.future, None)
+            item.future.cancel()
+            item.future = None
+        item.result.error = str(error)
+        with contextlib.suppress(NotFoundError):
+            media = self.ws.media_by_sha(item.info.sha256)
+            run = self.ws.unfinished_run(media.id)
+            if run is not None and run.status is RunStatus.RUNNING:
+                runs.finish(self.ws, run.id, RunStatus.FAILED)
+        return True
+
+
+def _part(future: Future[Any], path: Path) -> Transcribed | Unheld | AnnotatorError:
     """One piece's result, or the error that ends its file."""
     try:
         done = future.result()
@@ -525,7 +502,7 @@ def _part(future: Future[Any], path: Path) -> Transcribed | AnnotatorError:
         return ClusterError(f"{path}: failed on the cluster ({type(exc).__name__}: {exc})")
     if isinstance(done, Failed):
         return done.error
-    return cast(Transcribed, done)
+    return cast(Transcribed | Unheld, done)
 
 
 def joined(parts: list[Transcribed]) -> Transcribed:
@@ -534,8 +511,8 @@ def joined(parts: list[Transcribed]) -> Transcribed:
     piece's, with ``seconds`` summed over all and ``pieces`` listing each)."""
     first = parts[0]
     pieces = [
-        {"piece": n, **{k: p.worker.get(k) for k in ("host", "pid", "address", "seconds")}}
-        for n, p in enumerate(parts)
+        {"piece": p.piece, **{k: p.worker.get(k) for k in ("host", "pid", "address", "seconds")}}
+        for p in parts
     ]
     seconds = round(sum(float(p.worker.get("seconds", 0.0)) for p in parts), 3)
     return replace(
@@ -543,32 +520,3 @@ def joined(parts: list[Transcribed]) -> Transcribed:
         warning=next((p.warning for p in parts if p.warning is not None), None),
         worker={**first.worker, "seconds": seconds, "pieces": pieces},
     )
-
-
-def _store(
-    parts: list[Transcribed], last: Transcribed | AnnotatorError, item: _Pending,
-    ws: Workspace, options: TranscribeOptions, *, force: bool, wait: bool, sink: Progress,
-) -> None:
-    """Store one file's pieces through the local path's code, or record why it failed."""
-    path, result = item.info.path, item.result
-    try:
-        if isinstance(last, AnnotatorError):
-            raise last
-        done = joined([*parts, last])
-
-        def on_segment(seg: Any) -> None:
-            sink.advanced(path, seg.end_ms)
-
-        def on_wait(holder: dict[str, Any]) -> None:
-            sink.waiting(path, holder)
-
-        # _Replay has every attribute transcribe_file uses of an Engine (see its docstring).
-        outcome = transcribe_file(
-            ws, cast(Engine, _Replay(done)), item.info, force=force, wait=wait,
-            on_wait=on_wait, on_segment=on_segment,
-        )
-        fill_result(result, ws, outcome, options)
-    except AnnotatorError as exc:
-        if isinstance(exc, Cancelled | ModelError | UsageError):
-            raise  # not about this file: the whole batch cannot go on
-        result.error = str(exc)
