@@ -56,3 +56,37 @@ def test_action_chord(snap_compare: Any, make_app: AppFactory, tmp_path: Path) -
         await pilot.press("j", "j", "t")
 
     assert snap_compare(make_app(db, ref), terminal_size=(120, 30), run_before=open_chord)
+
+
+def test_suggestions_in_place(snap_compare: Any, make_app: AppFactory, tmp_path: Path) -> None:
+    """Open suggestions drawn unlike decisions: "Voice B?" where no speaker is set, a
+    suggested tag after a real one, ⚑ on a distrusted line, a ◆ event row between lines, and
+    the detail pane listing the current line's suggestions."""
+    from annotator.core import suggestions as layer
+    from annotator.core.suggestions import Event, Kind, Proposal
+
+    db, ref = stop_db(tmp_path)
+    with Workspace(db) as ws:
+        mid = int(ref)
+        segs = ws.segments(mid)
+        layer.replace_open(ws, mid, [Kind.SPEAKER], [
+            Proposal(Kind.SPEAKER, s.start_ms, s.end_ms, v, {"detector": "voices"}, 0.93,
+                     segment_id=s.id) for s, v in zip(segs[2:], "ABA", strict=True)])
+        layer.replace_open(ws, mid, [Kind.TAG], [
+            Proposal(Kind.TAG, segs[2].start_ms, segs[2].end_ms, "verbal_order",
+                     {"detector": "codebook-rules"}, 0.8, segment_id=segs[2].id,
+                     detail={"matched": "Roll the window down"})])
+        layer.replace_open(ws, mid, [Kind.DISTRUST], [Proposal(
+            Kind.DISTRUST, segs[3].start_ms, segs[3].end_ms, "repeat", {"detector": "distrust"},
+            segment_id=segs[3].id, detail={"reasons": [{"why": "repeats the line before"}]})])
+        ev = layer.add_event(ws, Event(0, mid, "knock", 5000, 6200, count=4, strength=5.8))
+        layer.replace_open(ws, mid, [Kind.EVENT], [Proposal(
+            Kind.EVENT, ev.start_ms, ev.end_ms, "strike_on_vehicle", {"detector": "impacts"},
+            0.62, event_id=ev.id, detail={"count": 4, "kind": "knock"})])
+
+    async def on_line_three(pilot: Pilot[None]) -> None:
+        await pilot.pause()
+        pilot.app.clear_notifications()
+        await pilot.press("j", "j")
+
+    assert snap_compare(make_app(db, ref), terminal_size=(120, 30), run_before=on_line_three)
