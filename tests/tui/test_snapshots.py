@@ -1,4 +1,4 @@
-"""Two key screens as SVG snapshots (pinned Textual, fixed size, no blinking cursor).
+"""Key screens as SVG snapshots (pinned Textual, fixed size, no blinking cursor).
 
 Update after a deliberate visual change with ``pytest tests/tui --snapshot-update``.
 """

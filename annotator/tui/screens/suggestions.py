@@ -1,6 +1,6 @@
 """The suggestion queue screen: walk what the machine proposes and decide with one key.
 
-Opened from the review screen (``g``). Keys: ``j``/``k`` (or the arrows) walk the open
+Opened from the review screen (``w``). Keys: ``j``/``k`` (or the arrows) walk the open
 suggestions, ``a`` accepts, ``x`` rejects, ``A`` accepts all of this voice or rule, ``v``
 names the voice ("Voice B is the ICE agent": all its lines at once), ``K`` shows one kind at
 a time (``distrust`` is the distrust queue, with each line's reasons below), ``G`` runs the
