@@ -151,6 +151,11 @@ class SuggestionQueue:
             return None
 
 
+class _Stopped(Exception):
+    """Raised from the runner's progress callback once the worker is cancelled: the runner
+    calls it between passes, so it stops there."""
+
+
 class SuggestWorker:
     """Runs the detectors in a thread worker; posts :class:`Progress` and :class:`Done`."""
 
@@ -180,13 +185,16 @@ class SuggestWorker:
         worker = get_current_worker()
 
         def progress(step: str, message: str) -> None:
-            if not worker.is_cancelled:
-                self.screen.post_message(self.Progress(message))
+            if worker.is_cancelled:  # the app closes: stop before the next pass, or quitting
+                raise _Stopped  # waits for every pass (thread workers cannot be killed)
+            self.screen.post_message(self.Progress(message))
 
         try:
             with Workspace(self.db_path) as ws:
                 report = suggest(ws, self.media_id, passes or PASSES, progress=progress)
                 name = Path(ws.media(self.media_id).path).name
+        except _Stopped:
+            return  # each pass stored is whole (one transaction); the rest run next time
         except AnnotatorError as exc:
             self.screen.post_message(self.Done("Suggestions failed.", [str(exc)]))
             return

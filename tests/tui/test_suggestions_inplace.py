@@ -286,3 +286,31 @@ async def test_a_detector_crash_is_reported_and_clears_the_status(
         await pilot.pause()
         assert app.review.status.suggesting == "" and not app.review.suggested.running
         assert any("detector exploded" in n.message for n in app._notifications)
+
+
+async def test_closing_the_app_stops_the_detectors_between_passes(
+    make_app: AppFactory, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Thread workers cannot be killed, and quitting waits for them: the runner's progress
+    callback raises once the worker is cancelled, so a long pass list stops at the next one."""
+    db = tmp_path / "w.db"
+    mid = _workspace(db, suggested=False)
+    started, stopped = threading.Event(), threading.Event()
+
+    def endless(ws: Workspace, media_id: int, passes: Any, *, progress: Any, **_: Any) -> Any:
+        try:
+            for i in range(500):  # 500 short "passes"
+                progress(f"pass{i}", f"running pass {i}")
+                started.set()
+                threading.Event().wait(0.01)
+        except Exception:
+            stopped.set()
+            raise
+        raise AssertionError("never stopped")
+
+    monkeypatch.setattr("annotator.suggest.runner.suggest", endless)
+    app = make_app(db, str(mid))
+    async with app.run_test(size=SIZE) as pilot:
+        app.review.post_message(Transcriber.Finished(len(TEXTS)))
+        assert await _until(pilot, started.is_set)
+    assert stopped.wait(5)
