@@ -150,12 +150,12 @@ def main() -> int:
         print(f"word -> first shown: median {statistics.median(first):.1f} s, "
               f"p95 {_percentile(first, 0.95):.1f} s (any segment over the word, "
               "provisional included)")
-    print("pass  kind  started(s)  seconds  audio decoded(s)  backlog at its end(s)")
+    print("pass  kind    started(s)  seconds  audio it had(s)  backlog at its end(s)")
     for i, (began, seconds, decoded_ms, kind) in enumerate(follower.log):
         end = began + seconds - published
         arrived = min(end, captured - published)
         decoded = (decoded_ms or 0) / 1000
-        print(f"{i:4d}  {kind}  {began - published:10.1f}  {seconds:7.1f}  {decoded:16.1f}  "
+        print(f"{i:4d}  {kind:6}  {began - published:10.1f}  {seconds:7.1f}  {decoded:15.1f}  "
               f"{max(arrived - decoded, 0):21.1f}")
     return 0
 

@@ -385,7 +385,7 @@ def while_captured(
     else nothing to hold."""
     row = ws.conn.execute(
         "SELECT id FROM capture WHERE path=? ORDER BY id DESC LIMIT 1",
-        (str(Path(media_path).resolve()),),
+        (absolute_path(str(media_path)),),
     ).fetchone()
     if row is None:
         return contextlib.nullcontext()
