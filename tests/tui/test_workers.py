@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import time
@@ -35,6 +36,14 @@ async def test_new_file_is_transcribed_while_the_app_is_open(make_app: AppFactor
         assert app.review.table.rows and app.review.table.rows == list(app.review.session.segments)
         assert "forward" in " ".join(s.text.lower() for s in app.review.table.rows)
         assert app.review.status.reviewed == (0, len(app.review.table.rows))
+        # then the detectors run in a worker, progress in the status bar, screen live
+        assert "suggesting" in app.review.status.activity
+        await pilot.press("j", "k")
+        while app.review.suggested.running and time.monotonic() < deadline + 30:
+            await pilot.pause(0.05)
+        assert not app.review.suggested.running and not app.review.status.suggesting
+        if importlib.util.find_spec("torch") is not None:  # annotator[voices]: who spoke
+            assert app.review.table.cells(0)[2].plain.startswith("Voice ")
         await pilot.press("t", "v")
     with Workspace(db) as ws:
         media = ws.find_media("goforward.wav")
