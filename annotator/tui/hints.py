@@ -36,6 +36,7 @@ from annotator.tui.display import clean, clock, literal
 SUGGESTED_STYLE = "dim italic underline"
 DISTRUST_GLYPH = "⚑"
 DISTRUST_STYLE = "bold red"
+SPLIT_GLYPH = "✂"
 #: Event rows' ids are -(EVENT_ROW_BASE + event id): negative (never a workspace segment)
 #: and apart from gap rows (-1, -2, ...).
 EVENT_ROW_BASE = 1_000_000_000
@@ -94,6 +95,10 @@ class RowHints:
     @property
     def tags(self) -> tuple[str, ...]:
         return tuple(s.value for s in self.items if s.kind is Kind.TAG)
+
+    @property
+    def split(self) -> bool:
+        return any(s.kind is Kind.SPLIT for s in self.items)
 
     @property
     def distrust(self) -> tuple[str, ...]:
@@ -174,8 +179,11 @@ def hinted_cells(cells: tuple[Text, ...], seg: Segment, hints: RowHints,
                  codebook: Codebook) -> tuple[Text, ...]:
     """A segment's cells (:func:`~annotator.tui.display.row_cells`) with its open
     suggestions added: the voice where no speaker is set, suggested tags after the real ones
-    (agency tags in the agency column), ``⚑`` in the marker column when distrusted."""
+    (agency tags in the agency column), ``⚑`` in the marker column when distrusted, ``✂``
+    before the text when a split is proposed (the voice changes inside the line)."""
     marker, when, who, agency, tags, text = cells
+    if hints.split:
+        text = Text.assemble((SPLIT_GLYPH, SUGGESTED_STYLE), " ", text)
     if hints.distrust:
         marker = marker[:1] + Text(DISTRUST_GLYPH, DISTRUST_STYLE) + marker[2:]
     if seg.speaker_id is None and hints.voice is not None:

@@ -77,6 +77,7 @@ class InPlace:
         self.screen.detail.overlay = self.overlay
         self.screen.table.invalidate()
         self.screen.detail.forget()
+        self.screen.status.suggested = self.overlay.count()
 
     def absorb(self, change: Change) -> bool:
         """If ``change`` decided a suggestion (or undid / redid a decision), read again what
@@ -89,6 +90,7 @@ class InPlace:
         events = self.overlay.update(session.ws, session.media_id, ids)
         self.screen.table.forget(ids)
         self.screen.detail.forget()
+        self.screen.status.suggested = self.overlay.count()
         return events
 
     def rows(self, rows: Sequence[Segment]) -> list[Segment]:

@@ -39,8 +39,9 @@ RULE = {"detector": "codebook-rules", "rule": "roll"}
 
 
 def _proposals(ws: Workspace, mid: int) -> None:
-    """Voices on every line, "verbal order" on the two "roll" lines, a distrust flag on
-    line 4, and a knock burst at 5.0 s (between lines 2 and 3) suggested as an action."""
+    """Voices on every line, "verbal order" on the two "roll" lines, a split before "now" on
+    line 3, a distrust flag on line 4, and a knock burst at 5.0 s (between lines 2 and 3)
+    suggested as an action."""
     segs = ws.segments(mid)
     layer.replace_open(ws, mid, [Kind.SPEAKER], [
         Proposal(Kind.SPEAKER, s.start_ms, s.end_ms, v, SOURCE, 0.9, segment_id=s.id)
@@ -49,6 +50,10 @@ def _proposals(ws: Workspace, mid: int) -> None:
         Proposal(Kind.TAG, s.start_ms, s.end_ms, "verbal_order", RULE, 0.8, segment_id=s.id,
                  detail={"matched": "roll"}) for s in segs if "roll" in s.text
         and "not" not in s.text])
+    at_ms = next(w.start_ms for w in segs[3].words if w.text.strip() == "now")
+    layer.replace_open(ws, mid, [Kind.SPLIT], [Proposal(
+        Kind.SPLIT, at_ms, segs[3].end_ms, "now", SOURCE, None, segment_id=segs[3].id,
+        detail={"at_ms": at_ms, "voice_before": "A", "voice_after": "B"})])
     layer.replace_open(ws, mid, [Kind.DISTRUST], [Proposal(
         Kind.DISTRUST, segs[4].start_ms, segs[4].end_ms, "fast", {"detector": "distrust"},
         segment_id=segs[4].id, detail={"reasons": [{"why": "very fast speech for 1.9 s"}]})])
@@ -107,6 +112,31 @@ async def test_suggestions_are_drawn_unlike_decisions(make_app: AppFactory,
         await pilot.pause()
         detail = pane_text(app.review.detail)
         assert "distrust: very fast speech for 1.9 s" in detail
+        split = table.cells(table.index_of(app.review.session.segments[3].id) or 0)[5]
+        assert split.plain.startswith("✂ ") and "now" in split.plain
+        assert app.review.status.suggested == len(TEXTS) + 2 + 1 + 1 + 1  # + the event
+        assert "11 suggested" in str(app.review.status.render())
+
+
+async def test_a_split_is_decided_after_the_line_s_other_suggestions(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    db = tmp_path / "w.db"
+    mid = _workspace(db)
+    app = make_app(db, str(mid))
+    async with app.run_test(size=SIZE) as pilot:
+        review, session = app.review, app.review.session
+        line = session.segments[3]
+        review.table.move_to(review.table.index_of(line.id) or 0)
+        await pilot.press("Y")  # its voice and tag first: the split changes the segment
+        assert len(session.segments) == len(TEXTS)
+        assert session.speaker_label(session.segment(line.id)) == "Voice A"
+        await pilot.press("Y")  # then the split, on its own
+        assert len(session.segments) == len(TEXTS) + 1
+        assert session.segment(line.id).text.strip() == "roll the window down"
+        assert review.table.current is not None
+        await pilot.press("z")
+        assert len(session.segments) == len(TEXTS)
 
 
 async def test_events_are_timeline_rows_with_their_own_state(make_app: AppFactory,

@@ -336,13 +336,13 @@ class SegmentTable(ScrollView, can_focus=True, inherit_bindings=False):
             cells = event_cells(seg, self.codebook)
         else:
             cells = row_cells(seg, self.speakers, self.codebook)
-            hints = self.overlay.hints(seg)
-            if hints is not None:
-                cells = hinted_cells(cells, seg, hints, self.codebook)
         if self.languages is not None and not is_timeline_row(seg):
             label, cell = self.languages.label(seg), literal(self.languages.table_text(seg))
             cells = (*cells[:-1], Text.assemble((f"{label} ", "dim cyan"), cell) if label
                      else cell)
+        hints = self.overlay.hints(seg)
+        if hints is not None:  # what is suggested about the line, drawn unlike decisions
+            cells = hinted_cells(cells, seg, hints, self.codebook)
         self._cells[seg.id] = (seg, cells)
         return cells
 

@@ -28,6 +28,7 @@ class StatusBar(Widget):
     view: reactive[str] = reactive("")  # the filter view, if any
     progress: reactive[str] = reactive("")  # the transcription's progress
     suggesting: reactive[str] = reactive("")  # the detectors' progress after a transcription
+    suggested: reactive[int] = reactive(0)  # open suggestions (lines and events)
     busy: reactive[str] = reactive("")  # a running export (shown instead of the three above)
     selection: reactive[int] = reactive(1)
     read_only: reactive[bool] = reactive(False)  # nothing can be changed (review --read-only)
@@ -53,6 +54,8 @@ class StatusBar(Widget):
             out.append(f" {self.speed:g}x", "yellow")
         done, total = self.reviewed
         out.append(f"  reviewed {done}/{total}")
+        if self.suggested:
+            out.append(f"  {self.suggested} suggested", "italic dim underline")
         if self.selection > 1:
             out.append(f"  [{self.selection} marked]", "bold cyan")
         if self.activity:
