@@ -374,6 +374,12 @@ class Engine:
                     piece_no, offset, cut, index, tuple(context),
                     tuple((e, tuple(t)) for e, t in written),
                 )
+                if segments is None:
+                    # A piece after the first is prepared once its checkpoint is out, so a
+                    # caller that stops there (a cluster task decodes one piece, the next
+                    # task starts from that checkpoint) has not paid for preparing it.
+                    self._fresh_decoder()
+                    segments, _info = self._start(audio, language, context)
                 end_sample = offset + len(audio)
                 spans = speech_spans(audio)  # where speech is heard: the check and coverage
                 self._take_skipped()  # windows dropped as silence count from this piece on
@@ -415,8 +421,6 @@ class Engine:
                 written = [w for w in written if w[0] > offset / SAMPLE_RATE]
                 audio = np.concatenate([tail, piece.audio])
                 del tail, piece
-                self._fresh_decoder()
-                segments, _info = self._start(audio, language, context)
         except MediaError:
             raise
         except Exception as exc:  # a decode error mid-stream: name the file and the cause
