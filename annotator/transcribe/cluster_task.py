@@ -155,9 +155,10 @@ def one_piece(
     """The events of the piece a decode starts with (its checkpoint, segments, coverage,
     and the end if it is the last), and the next piece's checkpoint if there is one.
 
-    The engine yields a piece's checkpoint once it has prepared that piece (decoded its audio
-    and started the model on it), so stopping there wastes that preparation: the task of the
-    next piece does it again from the checkpoint."""
+    The engine yields a piece's checkpoint before it prepares that piece (reloads the
+    decoder, detects languages, starts the model on it), so stopping there costs the next
+    piece's audio read and nothing of its decode: the task of the next piece, on whichever
+    worker, prepares it from the checkpoint."""
     first = 0 if start is None else start.piece
     events: list[EngineEvent] = []
     try:
