@@ -53,7 +53,8 @@ SECTIONS: list[tuple[str, list[Binding]]] = [
                 id="suggest.reject"),
         Binding("A", "suggestion('accept_all')", "Accept all of this voice or rule…",
                 show=False, id="suggest.accept_all"),
-        Binding("W", "suggestion('name_voice')", "Name this line's voice (all its lines)",
+        Binding("W", "suggestion('name_voice')",
+                "Name this line's voice (all its lines): then a speaker's key, + new",
                 show=False, id="suggest.name_voice"),
     ]),
     ("Edit", [

@@ -28,8 +28,10 @@ from annotator.core import suggestions as layer
 from annotator.core.edits import Change
 from annotator.core.model import Segment
 from annotator.core.suggestions import Kind, Status, Suggestion
+from annotator.tui import choices
+from annotator.tui.agency import SPEAKER_AGENCY
 from annotator.tui.hints import EventRow, Overlay, label
-from annotator.tui.screens.picker import assign_keys
+from annotator.tui.screens.picker import ADD, assign_keys
 from annotator.tui.suggestions import SuggestWorker
 from annotator.tui.widgets.detail import Chord
 
@@ -174,20 +176,44 @@ class InPlace:
                                markup=False)
 
     def name_voice(self) -> None:
-        """Ask who the line's voice is, then attribute all of its open lines."""
-        found = self.overlay.hints(self.screen.table.current)
+        """Say who the line's voice is, with the speaker chord's keys (a codebook role such as
+        ``o`` Officer, a speaker already named, ``+`` a new name): every open line of the
+        voice is attributed in one step."""
+        row = self.screen.table.current
+        found = self.overlay.hints(row)
         voice = found.voice if found is not None else None
-        if voice is None:
+        if row is None or voice is None:
             self.screen.notify("No open voice suggestion on this line (R renames its "
                                "speaker everywhere).", timeout=3)
             return
         session = self.screen.session
+        offers = [c for c in choices.speaker_choices(session, [row.id])
+                  if c.value != SPEAKER_AGENCY]
 
-        def named(name: str) -> None:
-            self.screen.apply(lambda: session.name_voice(voice, name.strip()))
+        def named(label: str, role: str = "") -> None:
+            change = self.screen.apply(lambda: session.name_voice(voice, label.strip(), role))
+            if change is not None and change.audit_id is not None:
+                self.screen.notify(f"Voice {voice} is {label.strip()} on {len(change.updated)} "
+                                   "line(s) (z undoes); s then @ sets their agency.",
+                                   timeout=4, markup=False)
 
-        self.screen.ask(f"Who is Voice {voice}? (every open line of the voice)", named,
-                        placeholder="a name, or an existing speaker")
+        def chosen(value: str) -> None:
+            if value == ADD:
+                self.screen.ask(f"Who is Voice {voice}? (every open line of the voice)", named,
+                                allow_empty=False)
+            elif value.startswith("role:"):
+                key = value.removeprefix("role:")
+                sp = session.role_speaker(key)  # the role's speaker, if anyone plays it
+                if sp is not None:
+                    named(sp.label)
+                else:
+                    named(session.codebook.label(key), key)
+            elif value.startswith("speaker:"):
+                named(session.speaker(int(value.removeprefix("speaker:"))).label)
+
+        self.screen.detail.open_chord(Chord(
+            f"Voice {voice} is… (every open line of it)", offers, chosen,
+            add_label="new speaker…"))
 
     def walk(self, reverse: bool) -> None:
         """Move the cursor to the next (previous) row with an open suggestion."""

@@ -94,9 +94,9 @@ async def test_done_when_transcribe_suggest_name_voices_accept_burst_export(
 ) -> None:
     """Issue 9's "done when", on the real engine and detectors: ``annotator transcribe
     --suggest`` on the demo clip (its transcription is the session's real one, so the command
-    goes on to the detectors), then in the review app: name the voices with W, accept the
-    strike burst with Y on its timeline row, export; the captions say who speaks and
-    ``[N strikes]``."""
+    goes on to the detectors), then in the review app: name the voices with W and a role's
+    key (W o: Officer, W d: Driver), accept the strike burst with Y on its timeline row,
+    export; the captions say who speaks and ``[N strikes]``."""
     require_module("torch", "pip install 'annotator[voices]'; .ci/setup installs it")
     for name in ("annotator.suggest.voices", "annotator.suggest.impacts"):
         monkeypatch.delitem(sys.modules, name, raising=False)  # the real detectors here
@@ -105,7 +105,7 @@ async def test_done_when_transcribe_suggest_name_voices_accept_burst_export(
     assert layer.events(ws, mid), "the impact pass found no burst on the demo clip"
     out = tmp_path / "out"
     app = build_app(ws, ws.path, str(mid), "ana", export_dir=out)
-    names = iter(["Officer", "Driver", "Third", "Fourth"])
+    names = iter(["o", "d", "p", "b"])  # the speaker chord's roles: Officer, Driver, ...
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         review = app.review
@@ -113,7 +113,7 @@ async def test_done_when_transcribe_suggest_name_voices_accept_burst_export(
         for _ in range(len(table.rows)):  # walk the open suggestions, naming each new voice
             hints = overlay().hints(table.current)
             if hints is not None and hints.voice is not None:
-                await pilot.press("W", *next(names), "enter")
+                await pilot.press("W", next(names))
             if not any(h.voice for h in overlay().by_segment.values()):
                 break
             await pilot.press("full_stop")

@@ -215,15 +215,20 @@ async def test_review_keys_decide_walk_and_name_voices(make_app: AppFactory,
         assert {session.speaker_label(session.segment(i)) for i in a_lines} == {"Voice A"}
 
         table.move_to(table.index_of(segs[1].id) or 0)
-        await pilot.press("W")  # name voice B: its open lines (not the rejected one)
+        await pilot.press("W")  # name voice B: the speaker chord's keys, + a new name
+        assert review.detail.chord is not None and "Voice B is" in review.detail.chord.title
+        await pilot.press("plus")
         assert isinstance(app.screen, PromptScreen)
-        await type_into_prompt(pilot, "Driver")
+        await type_into_prompt(pilot, "Driver")  # its open lines (not the rejected one)
         b_open = [segs[i].id for i in (1, 4, 5)]
         assert {session.speaker_label(session.segment(i)) for i in b_open} == {"Driver"}
         assert session.segment(segs[2].id).speaker_id is None
         assert table.cells(table.index_of(segs[4].id) or 0)[2].plain == "Driver"
         await pilot.press("z")
         assert {session.segment(i).speaker_id for i in b_open} == {None}
+        await pilot.press("W", "o")  # a codebook role: Officer, as a speaker with that role
+        assert {session.speaker_label(session.segment(i)) for i in b_open} == {"Officer"}
+        assert session.role_speaker("officer") is not None
 
 
     keys = Console(file=io.StringIO(), width=200, record=True)
