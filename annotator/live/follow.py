@@ -14,10 +14,10 @@ coverage rules as a file. Three kinds of pass:
   finished file stores there. Its segments replace the provisional ones of the same index
   through the run's writer (kept when identical; replaced when nobody worked on them; a
   reviewer's kept, the difference in a run warning, as for any resumed run);
-- a **tail** pass shows the newest audio: it decodes from shortly before the last
-  provisional segment (or from the checkpoint) to the end of the snapshot, and stores only
-  segments (no checkpoints, coverage or held-back text), which the next settle pass
-  replaces: these *provisional* segments are what makes the transcript appear seconds
+- a **tail** pass shows the newest audio: it decodes (greedily: :func:`_greedy`) from shortly
+  before the last provisional segment (or from the checkpoint) to the end of the snapshot,
+  and stores only segments (no checkpoints, coverage or held-back text), which the next
+  settle pass replaces: these *provisional* segments are what makes the transcript appear seconds
   behind, since a piece is final only ``chunk_s + 30`` s after its start;
 - the **final** pass, once the capture has ended (after a tail pass for the newest words),
   decodes from the last checkpoint to the end of the complete audio, so the run ends exactly
@@ -36,6 +36,7 @@ and tells it when the file is complete (:meth:`Follower.capture_done`).
 from __future__ import annotations
 
 import contextlib
+import copy
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -99,6 +100,7 @@ class Follower(threading.Thread):
         self._cancel = threading.Event()
         self.capture_id: int | None = None
         self.audio: LiveAudio | None = None
+        self._tail_engine: Any = None
         self.error: BaseException | None = None
         self.run_id: int | None = None
         self.passes = 0
@@ -164,6 +166,7 @@ class Follower(threading.Thread):
         from annotator.transcribe.engine import Engine
 
         engine = Engine(self.options)
+        self._tail_engine = _greedy(engine)
         run: Run | None = None
         while True:
             self._wake.wait()
@@ -334,7 +337,7 @@ class Follower(threading.Thread):
         self, ws: Workspace, engine: Any, path: Path, run: Run, start: Checkpoint,
         blocks: list[Any] | None, samples: int,
     ) -> None:
-        _info, found = engine.transcribe(path, start, run.language, blocks)
+        _info, found = self._tail_engine.transcribe(path, start, run.language, blocks)
         stored = {d.index: d for d in ws.drafts(run.id) if d.index >= start.first_index}
         writer = self._writer(ws, run, stored)
         self._consume(writer, _segments_only(found), path, "tail", samples)
@@ -378,6 +381,17 @@ class Follower(threading.Thread):
             found.append(f"low coverage: {heard.summary()} (see the speech gaps)")
         runs.finish(ws, run.id, RunStatus.DONE, decoded_ms=decoded_ms, warnings=found)
         self.status = "done"
+
+
+def _greedy(engine: Any) -> Any:
+    """The engine as tail passes use it: the same loaded model, decoding greedily without
+    sampled retries. A tail's text is provisional (a settle pass with the run's own options
+    replaces it), and on audio that stops mid-word the retries are the costly part: measured
+    with bench/live.py, see the README."""
+    tail = copy.copy(engine)
+    tail.options = replace(engine.options, beam_size=1,
+                           extra={**engine.options.extra, "temperature": 0.0})
+    return tail
 
 
 def _segments_only(events: Iterator[Any]) -> Iterator[Any]:
