@@ -12,7 +12,8 @@ screen never blocks. Text from the transcript, codebooks and detectors is shown 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -178,15 +179,40 @@ class SuggestWorker:
                                exclusive=True, exit_on_error=False, group="suggest")
 
     def _run(self, passes: Sequence[str] | None) -> None:
+        """Runs in a thread worker: the passes run in a daemon thread it waits for. A pass
+        cannot be interrupted (the voice pass of a long recording takes minutes) and
+        quitting waits for thread workers, so once cancelled this returns at once; the
+        daemon thread stops at the next pass or ends with the process (SQLite rolls back a
+        write cut short: each pass is stored in one transaction)."""
+        worker = get_current_worker()
+        outcome: list[SuggestWorker.Done] = []
+
+        def detect() -> None:
+            done = self._detect(passes, lambda: worker.is_cancelled)
+            if done is not None:
+                outcome.append(done)
+
+        runner = threading.Thread(target=detect, name="annotator-suggest", daemon=True)
+        runner.start()
+        while runner.is_alive():
+            runner.join(0.1)
+            if worker.is_cancelled:
+                return
+        if outcome:
+            self.screen.post_message(outcome[0])
+
+    def _detect(self, passes: Sequence[str] | None,
+                cancelled: Callable[[], bool]) -> SuggestWorker.Done | None:
+        """The passes, on their own workspace connection; the message saying how it went
+        (None when stopped). Errors become that message: this thread has no worker to
+        report them, and an exception printed from it would garble the terminal."""
         from annotator.cli_suggest import summary_line
         from annotator.core.store import Workspace
         from annotator.suggest.runner import PASSES, suggest
 
-        worker = get_current_worker()
-
         def progress(step: str, message: str) -> None:
-            if worker.is_cancelled:  # the app closes: stop before the next pass, or quitting
-                raise _Stopped  # waits for every pass (thread workers cannot be killed)
+            if cancelled():  # the runner calls this between passes: stop there
+                raise _Stopped
             self.screen.post_message(self.Progress(message))
 
         try:
@@ -194,9 +220,10 @@ class SuggestWorker:
                 report = suggest(ws, self.media_id, passes or PASSES, progress=progress)
                 name = Path(ws.media(self.media_id).path).name
         except _Stopped:
-            return  # each pass stored is whole (one transaction); the rest run next time
+            return None  # each pass stored is whole; the rest run next time
         except AnnotatorError as exc:
-            self.screen.post_message(self.Done("Suggestions failed.", [str(exc)]))
-            return
+            return self.Done("Suggestions failed.", [str(exc)])
+        except Exception as exc:  # reported, not swallowed: see the docstring
+            return self.Done("Suggestions failed.", [f"{type(exc).__name__}: {exc}"])
         problems = [*report.unavailable.values(), *report.notes]
-        self.screen.post_message(self.Done(summary_line(name, report), problems))
+        return self.Done(summary_line(name, report), problems)
