@@ -2,11 +2,12 @@
 
 The stream's packets are copied without re-encoding into MPEG-TS (playable from any point
 of a growing file), handed over every ``piece_s`` seconds of stream time at a video keyframe
-(or any packet of an audio-only stream). Only HLS (:mod:`.hls`) and local files
-(:mod:`.growing`) are tested end to end; this path is the same remux FFmpeg does with
-``-c copy -f mpegts``. A drop reopens the source after the :class:`Link` 's backoff; the
-new connection starts a new MPEG-TS section in the same file (players handle it as a
-discontinuity).
+(or any packet of an audio-only stream). Tested on loopback with RTMP (ffmpeg as the
+server); PyAV's wheel has no SRT (libsrt), which is said at once rather than retried. An
+RTMP server that ends its stream closes the connection with an I/O error, which reads as a
+drop: the capture then ends after ``--give-up`` seconds without data. A drop reopens the
+source after the :class:`Link` 's backoff; the new connection starts a new MPEG-TS section
+in the same file (players handle it as a discontinuity).
 """
 
 from __future__ import annotations
@@ -58,6 +59,13 @@ class RemuxSource:
             try:
                 source = av.open(self.url, options={"rw_timeout": RW_TIMEOUT_US},
                                  timeout=(10.0, 10.0))
+            except av.error.ProtocolNotFoundError:
+                # no retry can help: say so at once (PyAV's wheel has no srt://, for one)
+                scheme = self.url.split("://", 1)[0]
+                self.link.lost = (
+                    f"the FFmpeg that PyAV bundles cannot open {scheme}:// URLs; relay the "
+                    f"stream with ffmpeg into a growing file or HLS (see the README)")
+                return
             except (av.error.FFmpegError, OSError) as exc:
                 if not self.link.failed(f"{self.url}: {exc}"):
                     return
