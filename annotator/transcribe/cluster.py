@@ -57,6 +57,7 @@ import signal
 import threading
 import time
 import uuid
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
@@ -396,11 +397,15 @@ class _Drain:
                 return False
         job = replace(item.job, resume=resume, language=item.language)
         piece = 0 if resume is None else resume.piece
-        future = self.client.submit(
-            self.task, job, data, retries=RETRIES, pure=False,
-            key=f"annotator-piece-{item.info.sha256[:16]}-{piece}-{uuid.uuid4().hex[:8]}",
-            **({} if near is None else {"workers": [near], "allow_other_workers": True}),
-        )
+        with warnings.catch_warnings():
+            # The bytes go with the task on purpose (placed by load, not by where data
+            # sits), once per file: Dask's advice for large graphs does not apply.
+            warnings.filterwarnings("ignore", "Sending large graph", UserWarning)
+            future = self.client.submit(
+                self.task, job, data, retries=RETRIES, pure=False,
+                key=f"annotator-piece-{item.info.sha256[:16]}-{piece}-{uuid.uuid4().hex[:8]}",
+                **({} if near is None else {"workers": [near], "allow_other_workers": True}),
+            )
         item.future = future
         self.flying[future] = item
         self.arrived.add(future)
