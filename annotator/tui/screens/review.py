@@ -449,7 +449,7 @@ class ReviewScreen(Screen[None]):
             self.notify("Nothing to redo.", timeout=2)
 
     def _replayed(self, change: Change | None, verb: str) -> None:
-        if change is None or change.empty:
+        if change is None or change.audit_id is None:  # (an event decision touches no line)
             return
         ids = [i for i in change.inserted + change.updated if self.table.index_of(i) is not None]
         if ids:
