@@ -11,7 +11,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from annotator import __version__
-from annotator.core import acquisition, chain, runs
+from annotator.core import acquisition, captures, chain, runs
 from annotator.core.coverage import Coverage
 from annotator.core.gapfill import visible_gaps
 from annotator.core.model import (
@@ -219,7 +219,9 @@ def load_transcript(ws: Workspace, media_id: int) -> Transcript:
         ),
         coverage=heard, languages=languages, translations=translated,
         acquisition={"stated": stated,
-                     "container": acquisition.container_facts(Path(media.path))},
+                     "container": acquisition.container_facts(Path(media.path)),
+                     # a live capture's record as the workspace holds it now (issue 12.4)
+                     "capture": captures.provenance(ws, media_id)},
         chain_head=None if head is None else head.to_dict(),
         suggestions=suggested, events=events,
     )

@@ -74,8 +74,11 @@ def _acquisition(transcript: Transcript) -> dict[str, Any]:
     gaps: :func:`annotator.core.captures.sidecar`)."""
     out = {"stated": transcript.acquisition.get("stated", {}),
            "container": transcript.acquisition.get("container", {})}
-    capture = captures.sidecar(transcript.media.path, transcript.media.sha256)
+    # the workspace's record (also while the capture runs), else the one beside the file
+    capture = transcript.acquisition.get("capture") or captures.sidecar(
+        transcript.media.path, transcript.media.sha256)
     if capture is not None:
+        capture = dict(capture)
         if transcript.paths_redacted:
             capture["path"] = PurePath(str(capture.get("path", ""))).name
         out["capture"] = capture

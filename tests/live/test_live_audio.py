@@ -1,5 +1,6 @@
 """The live follower's audio: decoded once while the file grows, the same samples as the file
-decoded afterwards; and the capture's run lock that keeps a second transcriber out."""
+decoded afterwards; the capture's run lock that keeps a second transcriber out; the capture
+record in an export made while it runs."""
 
 from __future__ import annotations
 
@@ -80,3 +81,31 @@ def test_transcribe_waits_for_the_captures_follower(ts_clip: Path, tmp_path: Pat
         with (captures.capture_lock(ws, record.id, ts_clip),
               pytest.raises(MediaBusyError, match="being transcribed by pid")):
             transcribe_file(ws, None, probe(ts_clip))  # type: ignore[arg-type]
+
+
+def test_an_export_during_the_capture_carries_its_record(ts_clip: Path, tmp_path: Path) -> None:
+    """Before the capture ends (no record beside the file yet), the JSON export carries the
+    capture's record as the workspace holds it: running, its pieces and chain so far."""
+    import jsonschema
+
+    from annotator.core.document import load_transcript
+    from annotator.formats.json_format import load_schema, to_dict
+    from annotator.live.pieces import Arrival, PieceWriter
+
+    data = ts_clip.read_bytes()
+    path = tmp_path / "live.ts"
+    with Workspace(tmp_path / "annotator.db") as ws:
+        record = captures.start(ws, "http://127.0.0.1/live.m3u8", "hls", path)
+        writer = PieceWriter(ws, record, path)
+        for seq, start in enumerate(range(0, len(data) // 2, 188 * 500)):
+            writer.append(Arrival(data[start : start + 188 * 500], media_sequence=seq))
+        media = ws.add_probed(probe(path))
+        captures.link_media(ws, record.id, media.id)
+        exported = to_dict(load_transcript(ws, media.id))
+        pieces = captures.pieces(ws, record.id)
+    jsonschema.validate(exported, load_schema())
+    assert not Path(str(path) + captures.SIDECAR_SUFFIX).exists()
+    capture = exported["acquisition"]["capture"]
+    assert capture["status"] == "running" and len(capture["pieces"]) == len(pieces) >= 2
+    assert capture["chain"]["head"] == pieces[-1].chain_sha256
+    assert [p["media_sequence"] for p in capture["pieces"]] == list(range(len(pieces)))
