@@ -126,16 +126,20 @@ def main() -> int:
         print(f"transcription failed: {follower.error}", file=sys.stderr)
         return 1
     delays, first = [], []
+    stretches: dict[int, tuple[list[float], list[float]]] = {}  # per 5 minutes of stream
     for d in drafts:
         at = stored.get((d.start_ms, d.end_ms, d.text))
         for word in d.words or ():
             spoken = published + word.end_ms / 1000
+            stretch = stretches.setdefault(word.end_ms // 300_000, ([], []))
             if at is not None:
                 delays.append(at - spoken)
+                stretch[1].append(at - spoken)
             middle = (word.start_ms + word.end_ms) // 2
             seen = [t for s, e, t in shown if s <= middle <= e]
             if seen:
                 first.append(min(seen) - spoken)
+                stretch[0].append(min(seen) - spoken)
     audio_s = drafts[-1].end_ms / 1000 if drafts else 0.0
     print(f"stream: demo x{args.times} (~{audio_s:.0f} s of speech), model "
           f"{args.model or 'default'}, chunk_s {args.chunk_s:g}, language "
@@ -150,6 +154,12 @@ def main() -> int:
         print(f"word -> first shown: median {statistics.median(first):.1f} s, "
               f"p95 {_percentile(first, 0.95):.1f} s (any segment over the word, "
               "provisional included)")
+    if len(stretches) > 1:  # a growing backlog shows as delays growing stretch by stretch
+        print("minutes  first shown median/p95 (s)  final text median/p95 (s)")
+        for key, (shown_s, final_s) in sorted(stretches.items()):
+            cells = [f"{statistics.median(v):5.1f} / {_percentile(v, 0.95):5.1f}" if v else "-"
+                     for v in (shown_s, final_s)]
+            print(f"{key * 5:3d}-{key * 5 + 5:<3d}  {cells[0]:>27}  {cells[1]:>25}")
     print("pass  kind    started(s)  seconds  audio it had(s)  backlog at its end(s)")
     for i, (began, seconds, decoded_ms, kind) in enumerate(follower.log):
         end = began + seconds - published
