@@ -93,6 +93,13 @@ class RowHints:
         return next((s.value for s in self.items if s.kind is Kind.SPEAKER), None)
 
     @property
+    def like(self) -> str | None:
+        """Whom the voice sounds like: a speaker a person named in another recording of the
+        workspace (a hint the voice detector leaves; never applied by itself)."""
+        found = next((s.detail.get("like") for s in self.items if s.kind is Kind.SPEAKER), None)
+        return str(found.get("speaker")) if isinstance(found, dict) else None
+
+    @property
     def tags(self) -> tuple[str, ...]:
         return tuple(s.value for s in self.items if s.kind is Kind.TAG)
 
@@ -178,7 +185,8 @@ def _joined(first: Text, extra: Sequence[Text]) -> Text:
 def hinted_cells(cells: tuple[Text, ...], seg: Segment, hints: RowHints,
                  codebook: Codebook) -> tuple[Text, ...]:
     """A segment's cells (:func:`~annotator.tui.display.row_cells`) with its open
-    suggestions added: the voice where no speaker is set, suggested tags after the real ones
+    suggestions added: the voice where no speaker is set (``B≈Driver?`` when it sounds like
+    a speaker named in another recording), suggested tags after the real ones
     (agency tags in the agency column), ``⚑`` in the marker column when distrusted, ``✂``
     before the text when a split is proposed (the voice changes inside the line)."""
     marker, when, who, agency, tags, text = cells
@@ -187,7 +195,8 @@ def hinted_cells(cells: tuple[Text, ...], seg: Segment, hints: RowHints,
     if hints.distrust:
         marker = marker[:1] + Text(DISTRUST_GLYPH, DISTRUST_STYLE) + marker[2:]
     if seg.speaker_id is None and hints.voice is not None:
-        who = suggested(f"Voice {hints.voice}")
+        like = hints.like  # "B≈Driver?": the voice, and whom it sounds like elsewhere
+        who = suggested(f"{hints.voice}≈{like}" if like else f"Voice {hints.voice}")
     new = [k for k in dict.fromkeys(hints.tags) if k not in seg.tags]
     is_agency = {k: (e := codebook.get(k)) is not None and e.kind == "agency" for k in new}
     agency = _joined(agency, [suggested(codebook.label(k)) for k in new if is_agency[k]])

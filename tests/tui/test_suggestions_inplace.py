@@ -45,8 +45,10 @@ def _proposals(ws: Workspace, mid: int) -> None:
     line 3, a distrust flag on line 4, and a knock burst at 5.0 s (between lines 2 and 3)
     suggested as an action."""
     segs = ws.segments(mid)
+    like = {"speaker": "Driver", "media": "earlier.mp4", "voice": "A", "similarity": 0.8}
     layer.replace_open(ws, mid, [Kind.SPEAKER], [
-        Proposal(Kind.SPEAKER, s.start_ms, s.end_ms, v, SOURCE, 0.9, segment_id=s.id)
+        Proposal(Kind.SPEAKER, s.start_ms, s.end_ms, v, SOURCE, 0.9, segment_id=s.id,
+                 detail={"like": like} if v == "B" else {})
         for s, v in zip(segs, VOICES, strict=True)])
     layer.replace_open(ws, mid, [Kind.TAG], [
         Proposal(Kind.TAG, s.start_ms, s.end_ms, "verbal_order", RULE, 0.8, segment_id=s.id,
@@ -103,6 +105,7 @@ async def test_suggestions_are_drawn_unlike_decisions(make_app: AppFactory,
         assert tags.plain.startswith("Child present")  # the decision, plain
         assert "Verbal order?" in tags.plain and SUGGESTED_STYLE in _styles(tags)
         assert table.cells(1)[2].plain == "Driver"  # a set speaker is never overdrawn
+        assert table.cells(2)[2].plain == "B≈Driver?"  # sounds like one named elsewhere
         assert DISTRUST_GLYPH not in table.cells(0)[0].plain
         distrusted = table.index_of(app.review.session.segments[4].id)
         assert distrusted is not None and DISTRUST_GLYPH in table.cells(distrusted)[0].plain
