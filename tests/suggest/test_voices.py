@@ -226,3 +226,30 @@ def test_average_linkage_cuts_like_scipys() -> None:
         got = average_linkage(distances, clusters=count)
         assert same(fcluster(tree, t=count, criterion="maxclust"), got)
         assert sorted(set(got)) == list(range(count)) and got[0] == 0
+
+
+def test_pieces_cut_long_speech_evenly_and_widen_short_speech() -> None:
+    """The encoder's pieces: a 25-s region in three equal pieces under PIECE_S, a 0.3-s
+    "okay" widened to MIN_WINDOW_S inside the file; each piece's windows cover it."""
+    pieces = voices._pieces([(0.0, 0.3), (5.0, 30.0)], duration=40.0)
+    assert pieces[0] == (0.0, voices.MIN_WINDOW_S)
+    long = pieces[1:]
+    assert len(long) == 3 and long[0][0] == 5.0 and long[-1][1] == pytest.approx(30.0)
+    assert all(e - b == pytest.approx(25.0 / 3) for b, e in long) and voices.PIECE_S >= 25.0 / 3
+    for begin, end in long:
+        windows = voices._windows(begin, end)
+        assert windows[0][0] == begin and windows[-1][1] == end
+        assert all(e - b == pytest.approx(voices.WINDOW_S) for b, e in windows)
+
+
+def test_blas_threads_is_restored() -> None:
+    from annotator.suggest._campplus import _openblas, blas_threads
+
+    functions = _openblas()
+    if functions is None:
+        pytest.skip("numpy is not linked with OpenBLAS here")
+    get, _ = functions
+    before = get()
+    with blas_threads(1):
+        assert get() == 1
+    assert get() == before
