@@ -35,6 +35,7 @@ BN_EPS = 1e-5
 #: (layers, kernel, dilation) of the three dense TDNN blocks, as in CAM++.
 BLOCKS = ((12, 3, 1), (24, 3, 2), (16, 3, 2))
 SEG_LEN = 100
+GROWTH = 32  # channels each dense TDNN layer adds
 _DTYPES = {"FloatStorage": np.float32, "LongStorage": np.int64, "IntStorage": np.int32,
            "DoubleStorage": np.float64, "HalfStorage": np.float16}
 
@@ -257,13 +258,19 @@ class Campplus:
         h = np.transpose(x, (0, 2, 1, 3)).reshape(c * f, b, t)
         h = np.maximum(self._conv1d("xvector.tdnn.linear", h, stride=2), 0)
         for block, (layers, _, dilation) in enumerate(BLOCKS, start=1):
+            # the dense block's growing input, written in place rather than concatenated
+            width = h.shape[0]
+            grown = np.empty((width + layers * GROWTH, *h.shape[1:]), dtype=np.float32)
+            grown[:width] = h
             for i in range(1, layers + 1):
                 name = f"xvector.block{block}.tdnnd{i}"
-                inner = self._bn_relu(f"{name}.nonlinear1.batchnorm", h)
+                inner = self._bn_relu(f"{name}.nonlinear1.batchnorm", grown[:width])
                 inner = self._conv1d(f"{name}.linear1", inner)
                 inner = self._bn_relu(f"{name}.nonlinear2.batchnorm", inner)
-                h = np.concatenate([h, self._cam_layer(f"{name}.cam_layer", inner, dilation)])
-            h = self._bn_relu(f"xvector.transit{block}.nonlinear.batchnorm", h)
+                grown[width : width + GROWTH] = self._cam_layer(f"{name}.cam_layer", inner,
+                                                                dilation)
+                width += GROWTH
+            h = self._bn_relu(f"xvector.transit{block}.nonlinear.batchnorm", grown)
             h = self._conv1d(f"xvector.transit{block}.linear", h)
         result: Array = self._bn_relu("xvector.out_nonlinear.batchnorm", h)
         return result
