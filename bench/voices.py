@@ -14,21 +14,30 @@ On the demo clip: the share of transcript words given the right voice (words and
 speakers), with the voice count automatic and with ``speakers=3``; the seconds of
 diarization next to transcription's for the same clip.
 
+Synthetic conversations (``--synthetic``, needs espeak-ng): 2-4 espeak-ng voices (accent,
+variant, speed and pitch drawn with fixed seeds, none of the demo's three), 12-14 lines
+each from the real clips' reference texts, with their lines as speech and with the energy
+detector: DER and the voice count; seeds 100-107 are the set the automatic count was
+calibrated on (with AMI and one-speaker clips), 500-505 a held-out set.
+
 Targets (issue 9): demo words on the right voice >= 95 %; DER outside overlap <= 20 % on
 AMI dev; the suggestion pass <= 1/4 of the transcription time.
 
-    .venv/bin/python bench/voices.py [--encoder campplus|resemblyzer]
+    .venv/bin/python bench/voices.py [--encoder campplus|resemblyzer] [--synthetic]
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
+import random
 import subprocess
 import sys
 import tempfile
 import time
+import wave
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +185,69 @@ def _words_right(result: voices.Diarization, words: list[tuple[float, float]],
     return float(counts[rows, cols].sum() / max(1, len(pairs)))
 
 
+ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-gb-x-gbclan",
+           "en-gb-x-gbcwmd")
+VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "Andy", "Gene",
+            "Mike", "david", "boris", "antonio", "Alex")
+DEMO_VOICES = {("en-us", "m3"), ("en-us", "m7"), ("en-gb", "m1")}  # media/make_demo.sh
+
+
+def _espeak(text: str, voice: tuple[str, str, int, int]) -> np.ndarray[Any, Any]:
+    accent, variant, speed, pitch = voice
+    out = subprocess.run(["espeak-ng", "-v", f"{accent}+{variant}", "-s", str(speed), "-p",
+                          str(pitch), "--stdout", text], capture_output=True, check=True).stdout
+    with wave.open(io.BytesIO(out)) as w:
+        rate = w.getframerate()
+        x = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32768
+    x = np.interp(np.arange(round(x.size * 16000 / rate)) * rate / 16000, np.arange(x.size), x)
+    loud = np.flatnonzero(np.abs(x) > 0.01)
+    return (x[loud[0] : loud[-1] + 1] if loud.size else x).astype(np.float32)
+
+
+def conversation(seed: int, people: int, lines: int
+                 ) -> tuple[np.ndarray[Any, Any], list[tuple[float, float, str]]]:
+    """A synthetic conversation and its truth turns (pauses of 0.3-1.2 s between lines)."""
+    rng = random.Random(seed)
+    sentences = [x.strip() for p in sorted(REAL.glob("*.ref.txt"))
+                 for x in p.read_text().replace("?", ".").replace("!", ".").split(".")
+                 if len(x.strip()) > 25]
+    voices_: list[tuple[str, str, int, int]] = []
+    while len(voices_) < people:
+        accent, variant = rng.choice(ACCENTS), rng.choice(VARIANTS)
+        if (accent, variant) not in DEMO_VOICES and all(v[:2] != (accent, variant)
+                                                        for v in voices_):
+            voices_.append((accent, variant, rng.randint(130, 175), rng.randint(15, 75)))
+    order = [i % people for i in range(lines)]
+    rng.shuffle(order)
+    parts, truth, t = [np.zeros(8000, dtype=np.float32)], [], 0.5
+    for who in order:
+        x = _espeak(rng.choice(sentences), voices_[who])
+        gap = rng.uniform(0.3, 1.2)
+        truth.append((t, t + x.size / 16000, f"s{who}"))
+        parts += [x, np.zeros(int(gap * 16000), dtype=np.float32)]
+        t += x.size / 16000 + gap
+    return np.concatenate(parts), truth
+
+
+def synthetic() -> None:
+    sets = {"calibration": [(100 + i, n, 14) for i, n in enumerate((2, 3, 3, 4, 2, 3, 4, 3))],
+            "held out": [(500 + i, n, 12) for i, n in enumerate((2, 3, 4, 3, 2, 1))]}
+    for name, specs in sets.items():
+        print(f"synthetic espeak-ng conversations, {name} (seed: voices found/truth DER):")
+        for label, oracle in (("lines as speech", True), ("energy speech", False)):
+            rows = []
+            for seed, people, lines in specs:
+                audio, truth = conversation(seed, people, lines)
+                speech = [(s, e) for s, e, _ in truth] if oracle else None
+                result = voices.diarize(audio, 16000, speech=speech)
+                hyp = [(t.start, t.end, t.voice) for t in result.turns]
+                rows.append((seed, people, len(result.voices),
+                             der(truth, hyp, (0.0, audio.size / 16000))[0]))
+            print(f"  {label:15}  mean DER {np.mean([r[3] for r in rows]):6.1%}  count right "
+                  f"{sum(r[1] == r[2] for r in rows)}/{len(rows)}  "
+                  + "  ".join(f"{s}: {k}/{n} {e:.0%}" for s, n, k, e in rows))
+
+
 def _slaney_mel(sr: int, n_fft: int, n_mels: int) -> np.ndarray[Any, Any]:
     """librosa.filters.mel's default (Slaney scale, Slaney area normalisation)."""
     def to_mel(hz: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -254,13 +326,21 @@ def main() -> int:
     parser.add_argument("--encoder", choices=("campplus", "resemblyzer"), default="campplus",
                         help="resemblyzer: the same pipeline with resemblyzer 0.1.4's encoder "
                              "(pip install --no-deps resemblyzer==0.1.4), for comparison")
+    parser.add_argument("--synthetic", action="store_true",
+                        help="also the synthetic espeak-ng conversations (needs espeak-ng)")
     args = parser.parse_args()
     if args.encoder == "resemblyzer":
         embed = resemblyzer_embedder()
         if embed is None:
             raise SystemExit("resemblyzer is not installed")
-        voices._embed = embed
+        def pieces_embed(audio: Any, rate: int, pieces: list[tuple[float, float]]) -> Any:
+            windows = [w for begin, end in pieces for w in voices._windows(begin, end)]
+            return windows, embed(audio, rate, windows)
+
+        voices._embed = pieces_embed
         print("encoder: resemblyzer 0.1.4 (same windows, clustering and turns)")
+    if args.synthetic:
+        synthetic()
     ami()
     demo()
     return 0
