@@ -245,6 +245,7 @@ class _Pending:
     parts: list[Transcribed] = field(default_factory=list)  # kept until the end if not progressive
     future: Future[Any] | None = None  # the piece in flight
     restarts: int = 0  # times decoded again from the start (workers that disagree)
+    run_id: int | None = None  # the run this client stored pieces into, left running
 
 
 def run_cluster_batch(
@@ -459,6 +460,9 @@ class _Drain:
                 wait=self.wait, on_wait=on_wait, on_segment=on_segment,
             )
         except Paused:
+            with contextlib.suppress(NotFoundError):
+                run = self.ws.unfinished_run(self.ws.media_by_sha(item.info.sha256).id)
+                item.run_id = None if run is None else run.id
             return False
         fill_result(item.result, self.ws, outcome, self.options)
         if item.result.status is FileStatus.DONE:
@@ -480,22 +484,21 @@ class _Drain:
                 f"{item.info.path}: its pieces were decoded by workers with different "
                 "engine versions, so no run could be stored; install the same versions on "
                 "every worker"))
-        item.resumed_at, item.language = None, None
+        item.resumed_at, item.language, item.run_id = None, None, None
         return not self.submit(item, None, carry=True)
 
     def failed(self, item: _Pending, error: AnnotatorError) -> bool:
-        """End the file with ``error``; a run it left unfinished is marked failed (and
-        resumed by the next start)."""
+        """End the file with ``error``; a run this client left running between its pieces
+        is marked failed (and resumed by the next start)."""
         if item.future is not None:
             self.flying.pop(item.future, None)
             item.future.cancel()
             item.future = None
         item.result.error = str(error)
-        with contextlib.suppress(NotFoundError):
-            media = self.ws.media_by_sha(item.info.sha256)
-            run = self.ws.unfinished_run(media.id)
-            if run is not None and run.status is RunStatus.RUNNING:
-                runs.finish(self.ws, run.id, RunStatus.FAILED)
+        if item.run_id is not None:  # only a run this client left running between pieces
+            with contextlib.suppress(NotFoundError):
+                if self.ws.run(item.run_id).status is RunStatus.RUNNING:
+                    runs.finish(self.ws, item.run_id, RunStatus.FAILED)
         return True
 
 

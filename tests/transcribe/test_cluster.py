@@ -27,6 +27,7 @@ from annotator.cli import main
 from annotator.core import runs
 from annotator.core.media import file_sha256
 from annotator.core.store import Workspace
+from annotator.errors import MediaError
 from annotator.transcribe.engine import TranscribeOptions
 from annotator.transcribe.pipeline import FileResult, FileStatus, NullProgress, run_batch
 
@@ -204,6 +205,23 @@ def test_a_corrupt_or_damaged_file_fails_alone(client: Client, tmp_path: Path) -
     assert f"{damaged}: arrived damaged on worker" in (results[1].error or "")
 
 
+def test_a_file_failing_in_a_later_piece_keeps_its_stored_pieces(
+    client: Client, tmp_path: Path
+) -> None:
+    """The demo's second piece fails on its worker: the file fails, named, and the run
+    holding its first piece is marked failed (not left running) with the checkpoint the
+    next start resumes from."""
+    with Workspace(tmp_path / "w.db") as ws:
+        (result,) = run_cluster_batch(ws, [DEMO], DEMO_PIECES, scheduler="", client=client,
+                                      task=_failing(piece=1))
+        assert result.status == FileStatus.FAILED
+        assert f"{DEMO}: piece 1 refused" in (result.error or "")
+        run = ws.unfinished_run(ws.media_by_sha(file_sha256(DEMO)).id)
+        assert run is not None and run.status == "failed"
+        last = runs.last_checkpoint(ws, run.id)
+    assert last is not None and last.piece == 1
+
+
 def test_the_command_line_with_a_scheduler_address(client: Client, tmp_path: Path) -> None:
     address = client.scheduler.address
     with pytest.MonkeyPatch.context() as mp:
@@ -253,6 +271,16 @@ def _recording(folder: Path) -> Task:
     def task(job: Job, data: bytes | None = None) -> Transcribed | Failed | Unheld:
         piece = job.resume.piece if job.resume else 0
         (folder / f"{Path(job.name).name}-{piece}-{uuid.uuid4().hex}").touch()
+        return transcribe_task(job, data)
+
+    return task
+
+
+def _failing(piece: int) -> Task:
+    """A file's own error in ``piece``."""
+    def task(job: Job, data: bytes | None = None) -> Transcribed | Failed | Unheld:
+        if (job.resume.piece if job.resume else 0) == piece:
+            return Failed(MediaError(job.name, f"piece {piece} refused"), {})
         return transcribe_task(job, data)
 
     return task
