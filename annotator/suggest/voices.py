@@ -92,8 +92,9 @@ MIN_VOICE_WINDOWS = 3
 FRAME_S = 0.01
 #: Shorter turns inside a stretch of speech are given to the turn they touch.
 MIN_TURN_S = 0.2
-#: BLAS threads for the encoder. One, like the speech engine on two cores: measured on the
-#: demo clip on a shared 2-core machine, 7.6 s with one thread against 25 s with two.
+#: BLAS threads for the encoder. One, like the speech engine on two cores: on the shared
+#: 2-core machine a product of the encoder's size took 5.7 ms on one OpenBLAS thread and
+#: 23 ms on two (torch, before, 7.6 s against 25 s on the demo clip).
 THREADS = 1
 #: The encoder's trunk runs over speech pieces of at most this long (memory: its widest
 #: activation is about 5 MB per second of audio, nine times that while convolving).
