@@ -17,8 +17,11 @@ alone, ``(wall of local:1 - the worker's decode seconds) / files``.
 
 The ``long`` set is one file, the demo clip four times back to back (237 s), in 60-second
 pieces: the cluster sends it one task per piece, each from the checkpoint the piece before
-ended with, so its pieces run one after another; the figure there is what a piece costs on
-the cluster beyond the local path, ``(wall of local:1 - wall of the local path) / pieces``.
+ended with, so its pieces run one after another; the figures there are what a piece costs on
+the cluster beyond the local path, ``(wall of local:1 - wall of the local path) / pieces``,
+and the scheduling alone per piece. Every row ends with the machine's load average (one
+minute): on a shared machine the decode speed follows it, and two rows taken minutes apart
+differ by more than the overhead measured.
 
 Targets on two cores (issue 11): local:2 >= 1.6x the throughput of local:1 on eight short
 files; per-task overhead < 5 % of a one-minute file's transcription time.
