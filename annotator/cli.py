@@ -187,8 +187,8 @@ for _command in [*SUGGEST_COMMANDS, *REVIEW_COMMANDS]:  # suggest; review, model
                    "always stored with a 'truncated at' warning).")
 @click.option("--scheduler", envvar="ANNOTATOR_SCHEDULER", default=None,
               metavar="ADDRESS|local[:N]",
-              help="Decode on a Dask cluster, one task per file: the scheduler's address "
-                   "(tcp://host:8786, from `dask scheduler`; workers from `dask worker "
+              help="Decode on a Dask cluster, one task per piece of a file: the scheduler's "
+                   "address (tcp://host:8786, from `dask scheduler`; workers from `dask worker "
                    "ADDRESS`, each with annotator[cluster] and the same model installed), or "
                    "local[:N] for N worker processes on this machine (default: one per core). "
                    "Files already in the workspace are not sent; only this process writes to "
