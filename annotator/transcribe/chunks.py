@@ -66,21 +66,24 @@ class Piece:
 
 
 def decode_stream(
-    path: Path, source: BinaryIO | None = None, block: int = BLOCK
+    path: Path, source: BinaryIO | None = None, block: int = BLOCK,
+    open_options: dict[str, str] | None = None,
 ) -> Iterator[Audio]:
     """The audio of ``path`` as float32 mono 16 kHz blocks, decoded as it is read.
 
     ``source``: read the bytes from this file object instead of opening ``path`` (a live
     capture reads its growing file through one that waits for more: :mod:`annotator.live.audio`);
     ``block``: input samples gathered before each resampling (a live reader wants blocks
-    soon). Neither changes the samples: the resampler is a stream (checked by a test).
+    soon); ``open_options``: FFmpeg's options for opening it (a live reader probes less of
+    the stream before the first audio comes out). None of them changes the samples: the
+    resampler is a stream (checked by tests/live/test_live_audio.py).
 
     Frames the decoder rejects are skipped (as faster-whisper does); a file PyAV cannot open
     or that has no audio raises :class:`MediaError` naming the file.
     """
     try:
         container = av.open(str(path) if source is None else source, mode="r",
-                            metadata_errors="ignore")
+                            metadata_errors="ignore", options=open_options or {})
     except (av.error.FFmpegError, OSError) as exc:
         raise MediaError(path, f"cannot decode audio ({type(exc).__name__}: {exc})") from exc
     with container:
