@@ -30,6 +30,11 @@ from annotator.transcribe.chunks import Audio, decode_stream
 #: Input samples gathered before each resampling: about half a second (the file's default of
 #: ten seconds would hold new audio back that long).
 LIVE_BLOCK = 24_000
+#: How much of the stream FFmpeg reads to learn its streams before decoding starts: half a
+#: second of it instead of FFmpeg's default five, measured to read 7.7 s of a live MPEG-TS
+#: (audio and video) before its first audio, which the first words then waited for. The
+#: samples are the same (tested).
+LIVE_OPEN = {"analyzeduration": "500000"}
 
 
 class _GrowingReader:
@@ -84,7 +89,7 @@ class LiveAudio(threading.Thread):
 
     def run(self) -> None:
         try:
-            for block in decode_stream(self.path, self._reader, LIVE_BLOCK):  # type: ignore[arg-type]
+            for block in decode_stream(self.path, self._reader, LIVE_BLOCK, LIVE_OPEN):  # type: ignore[arg-type]
                 with self._lock:
                     self._blocks.append(block)
                     self.samples += len(block)
