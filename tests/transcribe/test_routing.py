@@ -243,7 +243,9 @@ def test_a_bilingual_run_resumed_in_a_later_piece_equals_a_clean_one(
     languages and models included."""
     require_tool("espeak-ng")
     clip, _lines = make_clip(tmp_path, "long", bilingual_lines(4) * 2)  # about 50 s
-    options = dataclasses.replace(TranscribeOptions(), chunk_s=8)
+    # without the translation layer (its own tests cover it): three runs of 50 s of speech
+    # with it cost about 2.5 min of the suite
+    options = dataclasses.replace(TranscribeOptions(), chunk_s=8, translate=None)
     engine = Engine(options)
     with Workspace(tmp_path / "clean.db") as ws:
         (done,) = run_batch(ws, [clip], options, engine_factory=lambda _o: engine)
