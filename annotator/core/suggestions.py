@@ -145,6 +145,19 @@ class Event:
         })
 
 
+def event_status(ev: Event, items: Iterable[Suggestion]) -> Status:
+    """An event's review state as every reader shows it (review app, report): accepted once
+    a person reviewed it or accepted one of its suggestions, rejected when every suggestion
+    about it was rejected, else open. ``items``: the suggestions about this event."""
+    items = list(items)
+    if ev.state is not ReviewState.UNREVIEWED or any(
+            s.status is Status.ACCEPTED for s in items):
+        return Status.ACCEPTED
+    if items and all(s.status is Status.REJECTED for s in items):
+        return Status.REJECTED
+    return Status.OPEN
+
+
 # -- reading ----------------------------------------------------------------------------------
 
 

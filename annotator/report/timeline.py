@@ -25,7 +25,7 @@ from annotator.core.agency import effective_agency
 from annotator.core.document import Transcript
 from annotator.core.model import ReviewState, Segment, TagKind
 from annotator.core.redaction import role_label
-from annotator.core.suggestions import Event, Status
+from annotator.core.suggestions import Event, Status, Suggestion, event_status
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,13 +101,15 @@ def _agency(transcript: Transcript, seg: Segment) -> str:
 
 
 def _events(transcript: Transcript) -> list[Event]:
-    """The impact events a report shows: every event a reviewer accepted, and the machine's
-    detections still open; one whose suggestion was rejected (and never accepted) is left
-    out, as the review app leaves it out of the timeline."""
-    rejected = {s.event_id for s in transcript.suggestions
-                if s.event_id is not None and s.status == Status.REJECTED}
+    """The impact events a report shows: every one not rejected
+    (:func:`annotator.core.suggestions.event_status`, the review app's rule): accepted
+    ones, and the machine's detections still open."""
+    about: dict[int, list[Suggestion]] = {}
+    for s in transcript.suggestions:
+        if s.event_id is not None:
+            about.setdefault(s.event_id, []).append(s)
     return [ev for ev in transcript.events
-            if ev.state != ReviewState.UNREVIEWED or ev.id not in rejected]
+            if event_status(ev, about.get(ev.id, ())) is not Status.REJECTED]
 
 
 def build(

@@ -27,9 +27,9 @@ from typing import Any
 from rich.text import Text
 
 from annotator.core import suggestions as layer
-from annotator.core.model import Codebook, ReviewState, Segment
+from annotator.core.model import Codebook, Segment
 from annotator.core.store import Workspace
-from annotator.core.suggestions import Event, Kind, Status, Suggestion
+from annotator.core.suggestions import Event, Kind, Status, Suggestion, event_status
 from annotator.tui.display import clean, clock, literal
 
 #: How a suggestion looks next to a decision: dim, italic, underlined ("outlined").
@@ -63,17 +63,6 @@ class EventRow(Segment):
 def is_timeline_row(row: Segment | None) -> bool:
     """A row that is not a segment (a speech gap, an event): its id is negative."""
     return row is not None and row.id < 0
-
-
-def event_status(ev: Event, items: Sequence[Suggestion]) -> Status:
-    """An event row's review state: accepted once a person reviewed it or accepted one of
-    its suggestions, rejected when every suggestion about it was rejected, else open."""
-    if ev.state is not ReviewState.UNREVIEWED or any(
-            s.status is Status.ACCEPTED for s in items):
-        return Status.ACCEPTED
-    if items and all(s.status is Status.REJECTED for s in items):
-        return Status.REJECTED
-    return Status.OPEN
 
 
 def event_row(ev: Event, items: Sequence[Suggestion]) -> EventRow:
