@@ -239,3 +239,21 @@ def truncation_warning(declared_ms: int, decoded_ms: int | None) -> str | None:
 def truncated(run: Run, declared_ms: int) -> bool:
     """Did this run's audio end early (see :func:`truncation_warning`)?"""
     return truncation_warning(declared_ms, run.decoded_ms) is not None
+
+
+def finish_done(
+    ws: Workspace, run_id: int, declared_ms: int, decoded_ms: int | None,
+    warnings: Iterable[str] = (),
+) -> None:
+    """End a run that decoded to its end, with the warnings every finished run must carry:
+    a file whose audio ends early (:func:`truncation_warning`) and speech heard but not
+    written (low :func:`coverage`). One place for the rule, so a file run and a live run
+    of the same recording finish alike."""
+    found = list(warnings)
+    truncation = truncation_warning(declared_ms, decoded_ms)
+    if truncation is not None:
+        found.append(truncation)
+    heard = coverage(ws, run_id)
+    if heard is not None and heard.low:
+        found.append(f"low coverage: {heard.summary()} (see the speech gaps)")
+    finish(ws, run_id, RunStatus.DONE, decoded_ms=decoded_ms, warnings=found)

@@ -51,7 +51,6 @@ from annotator.core.model import (
     Checkpoint,
     MachineSegment,
     Run,
-    RunStatus,
     Segment,
     SuppressedSegment,
 )
@@ -371,15 +370,7 @@ class Follower(threading.Thread):
 
     def _end(self, ws: Workspace, run: Run, decoded_ms: int | None, warnings: list[str],
              media_id: int) -> None:
-        media = ws.media(media_id)
-        found = list(warnings)
-        truncation = runs.truncation_warning(media.duration_ms, decoded_ms)
-        if truncation is not None:
-            found.append(truncation)
-        heard = runs.coverage(ws, run.id)
-        if heard is not None and heard.low:
-            found.append(f"low coverage: {heard.summary()} (see the speech gaps)")
-        runs.finish(ws, run.id, RunStatus.DONE, decoded_ms=decoded_ms, warnings=found)
+        runs.finish_done(ws, run.id, ws.media(media_id).duration_ms, decoded_ms, warnings)
         self.status = "done"
 
 

@@ -287,13 +287,7 @@ def transcribe_file(
         if engine.router.warning is not None:  # nothing could check the language
             warnings.append(engine.router.warning)
         warnings += _language_holds(ws, run.id)
-        truncation = runs.truncation_warning(info.duration_ms, decoded_ms)
-        if truncation is not None:
-            warnings.append(truncation)
-        heard = runs.coverage(ws, run.id)
-        if heard is not None and heard.low:
-            warnings.append(f"low coverage: {heard.summary()} (see the speech gaps)")
-        runs.finish(ws, run.id, RunStatus.DONE, decoded_ms=decoded_ms, warnings=warnings)
+        runs.finish_done(ws, run.id, info.duration_ms, decoded_ms, warnings)
         return Outcome(media, decided, writer.added, ws.run(run.id))
 
 
