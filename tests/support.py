@@ -154,6 +154,25 @@ def tiled_demo(folder: Path, times: int) -> Path:
     return path
 
 
+def demo_excerpt(out: Path, seconds: float, *, keyframe_each_second: bool = False,
+                 loop: bool = False) -> Path:
+    """The first ``seconds`` of the demo recording re-encoded (H.264 and AAC) into ``out``,
+    whose suffix picks the container (.ts: what HLS carries; .flv: what RTMP carries). A
+    keyframe every second lets a live muxer cut 1-s segments without re-encoding; ``loop``
+    plays the demo twice, for excerpts longer than it."""
+    import subprocess
+
+    ffmpeg = require_tool("ffmpeg")
+    subprocess.run(
+        [ffmpeg, "-loglevel", "error", *(["-stream_loop", "1"] if loop else []),
+         "-i", str(DEMO), "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast",
+         *(["-force_key_frames", "expr:gte(t,n_forced)"] if keyframe_each_second else []),
+         "-c:a", "aac", str(out)],
+        check=True, timeout=60,
+    )
+    return out
+
+
 class DiskFull:
     """A stand-in for ``annotator.core.runs.store_draft`` that stores ``allowed`` segments,
     then fails as SQLite does on a full disk (install it with ``monkeypatch.setattr``)."""

@@ -4,7 +4,6 @@ record in an export made while it runs."""
 
 from __future__ import annotations
 
-import subprocess
 import threading
 from pathlib import Path
 
@@ -19,20 +18,13 @@ from annotator.live.audio import LiveAudio
 from annotator.transcribe.chunks import decode_stream
 from annotator.transcribe.pipeline import transcribe_file
 
-from support import DEMO, require_tool
+from support import demo_excerpt
 
 
 @pytest.fixture(scope="module")
 def ts_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """20 s of the demo recording as MPEG-TS (what an HLS capture writes)."""
-    ffmpeg = require_tool("ffmpeg")
-    out = tmp_path_factory.mktemp("audio") / "clip.ts"
-    subprocess.run(
-        [ffmpeg, "-loglevel", "error", "-i", str(DEMO), "-t", "20", "-c:v", "libx264",
-         "-preset", "ultrafast", "-c:a", "aac", str(out)],
-        check=True, timeout=60,
-    )
-    return out
+    return demo_excerpt(tmp_path_factory.mktemp("audio") / "clip.ts", 20)
 
 
 def test_a_growing_file_decodes_to_the_finished_files_samples(

@@ -36,7 +36,7 @@ from annotator.cli import main
 from annotator.core import captures
 from annotator.core.store import Workspace
 
-from support import DEMO, ROOT, require_tool
+from support import ROOT, demo_excerpt, require_tool
 
 CLIP_S = 45
 
@@ -73,15 +73,8 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """45 s of the demo recording as MPEG-TS with a keyframe every second (so HLS can cut
     1-s segments without re-encoding while it publishes)."""
-    ffmpeg = require_tool("ffmpeg")
-    out = tmp_path_factory.mktemp("clip") / "clip.ts"
-    subprocess.run(
-        [ffmpeg, "-loglevel", "error", "-stream_loop", "1", "-i", str(DEMO), "-t", str(CLIP_S),
-         "-c:v", "libx264", "-preset", "ultrafast", "-force_key_frames", "expr:gte(t,n_forced)",
-         "-c:a", "aac", str(out)],
-        check=True, timeout=60,
-    )
-    return out
+    return demo_excerpt(tmp_path_factory.mktemp("clip") / "clip.ts", CLIP_S,
+                        keyframe_each_second=True, loop=True)
 
 
 @pytest.fixture(scope="module")

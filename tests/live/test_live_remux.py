@@ -15,7 +15,7 @@ from annotator.core import captures
 from annotator.core.store import Workspace
 from annotator.live.capture import CaptureOptions, run_capture
 
-from support import DEMO, require_tool
+from support import demo_excerpt, require_tool
 
 
 def _free_port() -> int:
@@ -27,15 +27,8 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def flv_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """8 s of the demo recording as FLV (what RTMP carries), a keyframe every second."""
-    ffmpeg = require_tool("ffmpeg")
-    out = tmp_path_factory.mktemp("rtmp") / "clip.flv"
-    subprocess.run(
-        [ffmpeg, "-loglevel", "error", "-i", str(DEMO), "-t", "8", "-c:v", "libx264",
-         "-preset", "ultrafast", "-force_key_frames", "expr:gte(t,n_forced)", "-c:a", "aac",
-         str(out)],
-        check=True, timeout=60,
-    )
-    return out
+    return demo_excerpt(tmp_path_factory.mktemp("rtmp") / "clip.flv", 8,
+                        keyframe_each_second=True)
 
 
 def test_an_rtmp_stream_is_captured_packet_for_packet(flv_clip: Path, tmp_path: Path) -> None:
