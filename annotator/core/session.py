@@ -296,6 +296,11 @@ class ReviewSession:
         """"Voice B is the ICE agent": every open suggestion of the voice, one undo step."""
         return suggesting.name_voice(self, voice, label, role, agency)
 
+    def toggle_event_tag(self, event_id: int, key: str) -> Change:
+        """Tag an impact event by hand (or take the tag off): one undo step; adding one
+        marks the event reviewed (:func:`annotator.core.suggesting.tag_event`)."""
+        return suggesting.tag_event(self, event_id, key)
+
     # -- timing and structure (rules in annotator.core.editing) -------------------------------
 
     def split(self, seg_id: int, at_word_index: int) -> Change:
