@@ -21,6 +21,11 @@ special to show it):
 
 Rejecting writes only the decision. Accepted and rejected rows are kept, so a re-run of the
 detectors does not propose them again (:func:`annotator.core.suggestions.replace_open`).
+
+An event is also tagged by hand (:func:`tag_event`): the reviewer says what the sound was with
+an action of the codebook, whatever the detector proposed. It is the same kind of step (the
+event row before and after, one audit entry, one undo), and an event a person tagged counts
+as reviewed, as an accepted one does: it is captioned and counted in the report.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ if TYPE_CHECKING:
 
 #: Audit actions of decisions.
 ACCEPT, REJECT, NAME_VOICE = "suggestion.accept", "suggestion.reject", "suggestion.name_voice"
+#: Audit action of a tag a person put on (or took off) an event.
+TAG_EVENT = "event.tag"
 
 
 @dataclass
@@ -113,6 +120,24 @@ def name_voice(
     return commit(s, NAME_VOICE, build)
 
 
+def tag_event(s: ReviewSession, event_id: int, key: str) -> Change:
+    """Put the codebook tag ``key`` on an event, or take it off if the event carries it
+    (one undo step). Adding one marks an unreviewed event reviewed: a person said what the
+    sound was. Taking one off leaves the state as it is (``z`` restores both)."""
+    def build() -> tuple[Rows, Rows, Layer, Layer]:
+        ev = layer.event(s.ws, event_id)
+        if ev.media_id != s.media_id:
+            raise EditError(f"event {event_id} is not about this media")
+        if key in ev.tags:
+            after = replace(ev, tags=tuple(t for t in ev.tags if t != key))
+        else:
+            attribution.tag_entry(s.codebook, key)  # NotFoundError: not a tag of the codebook
+            state = ReviewState.REVIEWED if ev.state is ReviewState.UNREVIEWED else ev.state
+            after = replace(ev, state=state, tags=tuple(sorted({*ev.tags, key})))
+        return Rows(), Rows(), Layer(events={ev.id: ev}), Layer(events={ev.id: after})
+    return commit(s, TAG_EVENT, build)
+
+
 def open_of(s: ReviewSession, kind: Kind | None = None) -> list[Suggestion]:
     """The media's open suggestions (of one kind), in timeline order."""
     kinds = None if kind is None else [kind]
@@ -140,7 +165,8 @@ def commit(s: ReviewSession, action: str, build: Build) -> Change:
         _drop_unchanged(lb, la)
         if before.empty() and lb.empty():
             return Change(action)
-        if not before.empty() and s._codebook_id is None:
+        if (not before.empty() or la.events) and s._codebook_id is None:
+            # the tags written name entries of the codebook: link it, as ordinary edits do
             new_id = s._saved_codebook_id()
             link = (s.ws.media_codebook(s.media_id), new_id)
             s.ws.set_media_codebook(s.media_id, new_id)

@@ -206,3 +206,44 @@ def test_figures_json_cannot_hold_are_exported_as_null() -> None:
     assert data["confidence"] is None and data["detail"]["reasons"][0]["value"] is None
     ev = Event(1, 1, "knock", 0, 10, 3, float("nan"))
     assert json.loads(json.dumps(ev.to_dict(), allow_nan=False))["strength"] is None
+
+
+def test_an_event_tagged_by_hand_is_audited_undone_and_exported(
+        workspace_copy: Workspace, demo_media_id: int) -> None:
+    """``t`` on an event row: the reviewer's own action, whatever the detector proposed."""
+    from annotator.report.timeline import build
+
+    ws, mid = workspace_copy, demo_media_id
+    (ev,) = layer.replace_events(ws, mid, [Event(0, mid, "glass", 41000, 41400, 1, 2.5)])
+    session = ReviewSession(ws, mid, "ana")
+    audit_before = len(ws.audit(mid))
+
+    change = session.toggle_event_tag(ev.id, "window_broken")
+    assert change.audit_id is not None and change.action == "event.tag"
+    stored = layer.event(ws, ev.id)
+    assert stored.tags == ("window_broken",) and stored.state is ReviewState.REVIEWED
+    entries = ws.audit(mid)
+    assert len(entries) == audit_before + 1
+    (record,) = [c for c in entries[-1]["changes"] if c["table"] == "event"]
+    assert record["id"] == ev.id and record["before"]["tags"] == []
+    assert record["after"] == {"tags": ["window_broken"], "state": "reviewed"}
+    transcript = load_transcript(ws, mid)
+    exported = to_dict(transcript)
+    assert exported["events"][0]["tags"] == ["window_broken"]
+    assert exported["events"][0]["origin"] == []  # a person's, not a suggestion's
+    row = next(r for r in build(transcript).rows if r.sound)
+    assert row.actions == ("Window broken",) and row.state == "reviewed"
+    assert "[glass breaking]" in SrtFormat.to_string(transcript)
+
+    with pytest.raises(NotFoundError):
+        session.toggle_event_tag(ev.id, "no_such_tag")
+    undo = session.undo()
+    assert undo.of == "event.tag" and ws.audit(mid)[-1]["action"] == "undo"
+    assert layer.event(ws, ev.id) == ev
+    assert to_dict(load_transcript(ws, mid))["events"][0]["tags"] == []
+    session.redo()
+    assert layer.event(ws, ev.id).tags == ("window_broken",)
+    session.toggle_event_tag(ev.id, "window_broken")  # the same key again takes it off
+    assert layer.event(ws, ev.id).tags == ()
+    assert [e["action"] for e in ws.audit(mid)[audit_before:]] == [
+        "event.tag", "undo", "redo", "event.tag"]
