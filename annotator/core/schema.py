@@ -328,4 +328,15 @@ MIGRATIONS: list[list[str]] = [
             missed TEXT NOT NULL DEFAULT '[]'
         )""",
     ],
+    # 8: which worker decoded each piece of a run (annotator.core.workers): a cluster run's
+    # pieces may be decoded on several machines, each with its host and versions.
+    [
+        """CREATE TABLE run_piece_worker (
+            run_id INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,
+            piece INTEGER NOT NULL,
+            host TEXT NOT NULL,
+            record TEXT NOT NULL DEFAULT '{}',
+            PRIMARY KEY (run_id, piece)
+        )""",
+    ],
 ]
