@@ -30,6 +30,7 @@ from annotator.core.store import Workspace, utcnow
 from annotator.core.suggestions import Event, Suggestion, suggestions
 from annotator.core.suggestions import events as timeline
 from annotator.core.translations import segment_languages, segment_translations
+from annotator.core.workers import of_run as piece_workers
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,10 @@ class Transcript:
     #: status, and the events on the timeline (accepted ones become caption cues)
     suggestions: tuple[Suggestion, ...] = ()
     events: tuple[Event, ...] = ()
+
+    #: the cluster worker that decoded each piece of the run (:mod:`annotator.core.workers`;
+    #: empty when one process decoded it)
+    workers: tuple[dict[str, Any], ...] = ()
 
     #: where the recording came from (issue 10.1): ``stated`` acquisition facts (value,
     #: set_at, set_by) and what the file's ``container`` metadata claims, read at export
@@ -144,6 +149,7 @@ class Transcript:
                 "language_probability": run.language_probability,
                 "created_at": run.created_at,
                 "finished_at": run.finished_at,
+                **({"workers": list(self.workers)} if self.workers else {}),
             },
             "codebook": self.codebook_info,
             "paths_redacted": self.paths_redacted,
@@ -211,6 +217,7 @@ def load_transcript(ws: Workspace, media_id: int) -> Transcript:
         translated = segment_translations(ws, media_id)
         stated, head = acquisition.facts(ws, media_id), chain.head(ws.conn)
         suggested, events = tuple(suggestions(ws, media_id)), tuple(timeline(ws, media_id))
+        decoded_by = () if run is None else tuple(piece_workers(ws, run.id))
     return Transcript(
         media, run, segments, speakers, codebook, info, __version__, utcnow(), suppressed,
         warnings=transcript_warnings(
@@ -223,5 +230,5 @@ def load_transcript(ws: Workspace, media_id: int) -> Transcript:
                      # a live capture's record as the workspace holds it now (issue 12.4)
                      "capture": captures.provenance(ws, media_id)},
         chain_head=None if head is None else head.to_dict(),
-        suggestions=suggested, events=events,
+        suggestions=suggested, events=events, workers=decoded_by,
     )
