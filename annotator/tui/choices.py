@@ -80,6 +80,12 @@ def tag_choices(session: ReviewSession, kind: str, ids: Sequence[int]) -> list[C
     )
 
 
+def event_tag_choices(codebook: Codebook, kind: str, tags: Sequence[str]) -> list[Choice]:
+    """The codebook entries of ``kind`` for an impact event; marked: those it carries."""
+    return assign_keys((e.shortcut, e.key, e.label, e.description, e.key in tags)
+                       for e in codebook.of_kind(kind))
+
+
 def all_tag_choices(codebook: Codebook) -> list[Choice]:
     """Every tag of the codebook (agencies, actions, other)."""
     return assign_keys(

@@ -198,8 +198,10 @@ def event_cells(row: EventRow, codebook: Codebook) -> tuple[Text, ...]:
     caption with count, span and strength across the text column."""
     glyph, style = EVENT_GLYPH[row.status]
     ev = row.event
-    if row.status is Status.ACCEPTED:
-        action = literal(", ".join(codebook.label(k) for k in ev.tags))
+    if row.status is Status.ACCEPTED:  # its tags (a person's), then what is still proposed
+        action = _joined(literal(", ".join(codebook.label(k) for k in ev.tags)), [
+            suggested(codebook.label(s.value)) for s in row.open_items
+            if s.kind is Kind.EVENT and s.value not in ev.tags])
     else:
         labels = [codebook.label(s.value) for s in row.items if s.kind is Kind.EVENT]
         action = (suggested(", ".join(labels)) if row.status is Status.OPEN and labels

@@ -12,7 +12,8 @@ audited operation each, one ``z``):
   one left (a split changes the segment, so it is decided on its own);
 - accept all of this voice or this rule (a choice in the detail pane when the line has both);
 - name the voice of the line ("Voice B is the ICE agent": all its open lines at once);
-- walk to the next / previous row with an open suggestion.
+- walk to the next / previous row with an open suggestion;
+- tag an event row by hand (``t``: the action chord toggles the tag on the event).
 
 After a transcription in the app finishes, :meth:`InPlace.run_detectors` computes the
 suggestions in a thread worker (:class:`~annotator.tui.suggestions.SuggestWorker`), with
@@ -38,6 +39,8 @@ from annotator.tui.widgets.detail import Chord
 if TYPE_CHECKING:
     from annotator.tui.screens.review import ReviewScreen
 
+#: Audit actions that change the suggestion layer or the events (a decision, an event tag).
+LAYER_ACTIONS = ("suggestion.", "event.")
 #: Kinds decided together by one accept / reject key on a line.
 TOGETHER = frozenset({Kind.SPEAKER, Kind.TAG, Kind.EVENT})
 
@@ -85,7 +88,7 @@ class InPlace:
         """If ``change`` decided a suggestion (or undid / redid a decision), read again what
         it touched and forget those rows' drawing. True if the event rows changed (the
         row list must be rebuilt); the segments it touched are in ``change`` as usual."""
-        if not (change.action.startswith("suggestion.") or change.of.startswith("suggestion.")):
+        if not any(a.startswith(LAYER_ACTIONS) for a in (change.action, change.of)):
             return False
         session = self.screen.session
         ids = [*change.updated, *change.inserted, *change.deleted]
@@ -214,6 +217,27 @@ class InPlace:
         self.screen.detail.open_chord(Chord(
             f"Voice {voice} is… (every open line of it)", offers, chosen,
             add_label="new speaker…"))
+
+    def tag_event(self, kind: str) -> bool:
+        """The tag chord of ``kind`` on an event row: the chosen tag goes on the event (or
+        comes off it), one ``z``. False when the cursor is not on an event row."""
+        row = self.screen.table.current
+        if not isinstance(row, EventRow):
+            return False
+        session, ev = self.screen.session, row.event
+        noun = choices.KIND_TITLES.get(kind, kind)
+
+        def chosen(key: str) -> None:
+            change = self.screen.apply(lambda: session.toggle_event_tag(ev.id, key))
+            if change is not None and change.audit_id is not None:
+                self.screen.notify(f"{ev.caption}: {session.codebook.label(key)} "
+                                   f"{'off' if key in ev.tags else 'on'} (z undoes).",
+                                   timeout=3, markup=False)
+
+        self.screen.detail.open_chord(Chord(
+            f"{noun} of {ev.caption} (toggle)",
+            choices.event_tag_choices(session.codebook, kind, ev.tags), chosen))
+        return True
 
     def walk(self, reverse: bool) -> None:
         """Move the cursor to the next (previous) row with an open suggestion."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from rich.console import Console
 from textual.widget import Widget
 
 from annotator.core import suggestions as layer
+from annotator.core.model import ReviewState
 from annotator.core.session import ReviewSession
 from annotator.core.store import Workspace
 from annotator.core.suggestions import Event, Kind, Proposal, Status
@@ -178,6 +180,44 @@ async def test_events_are_timeline_rows_with_their_own_state(make_app: AppFactor
         await pilot.press("X")  # reject: kept, drawn struck out
         assert table.cells(3)[0].plain.startswith("◆✗")
         assert table.cursor == 3  # the cursor stays on the row it decided
+
+
+async def test_t_on_an_event_row_tags_the_event(make_app: AppFactory, tmp_path: Path) -> None:
+    """The action chord on an event row tags the event, not the line beside it: one audited
+    step, shown on the row (the open suggestion still dim after it), exported, ``z``."""
+    from annotator.core.document import load_transcript
+    from annotator.formats.json_format import to_dict
+
+    db = tmp_path / "w.db"
+    mid = _workspace(db)
+    app = make_app(db, str(mid))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        review, table, session = app.review, app.review.table, app.review.session
+        table.move_to(3)
+        assert isinstance(table.current, EventRow)
+        assert review.check_action("pick", ("action",)) is True
+        assert review.check_action("pick", ("agency",)) is None
+        await pilot.press("t")
+        assert review.detail.chord is not None and "[3 strikes]" in review.detail.chord.title
+        await pilot.press("w")  # Window broken
+        ev = layer.events(session.ws, mid)[0]
+        assert ev.tags == ("window_broken",) and ev.state.value == "reviewed"
+        assert not any(s.tags for s in session.segments)  # no line was tagged
+        assert session.ws.audit(mid)[-1]["action"] == "event.tag"
+        cells = [c.plain for c in table.cells(3)]
+        assert cells[0].startswith("◆✓")
+        assert cells[4] == "Window broken Strike on window or vehicle?"
+        assert to_dict(load_transcript(session.ws, mid))["events"][0]["tags"] == [
+            "window_broken"]
+        await pilot.press("t", "w")  # the same key again takes it off
+        assert layer.events(session.ws, mid)[0].tags == ()
+        await pilot.press("z")
+        assert layer.events(session.ws, mid)[0].tags == ("window_broken",)
+        await pilot.press("z")
+        untagged = replace(ev, tags=(), state=ReviewState.UNREVIEWED)
+        assert layer.events(session.ws, mid)[0] == untagged
+        assert table.cells(3)[0].plain.startswith("◆?") and table.cursor == 3
 
 
 async def test_review_keys_decide_walk_and_name_voices(make_app: AppFactory,

@@ -152,8 +152,8 @@ class ReviewScreen(Screen[None]):
         if action not in EDIT_ACTIONS or action in ("undo", "redo", "held_back"):
             return True
         row = self.table.current  # on a gap row only re-transcribe, on an event row only
-        if isinstance(row, EventRow):  # decide its suggestion; on a segment both are off
-            return True if action == "suggestion" else None
+        if isinstance(row, EventRow):  # decide or tag it; on a segment those two are off
+            return True if action == "suggestion" or parameters == ("action",) else None
         return True if (action in GAP_ACTIONS) == isinstance(row, GapRow) else None
 
     def open_dialog(self, dialog: Dialog[R], callback: ScreenResultCallbackType[R]) -> None:
@@ -288,7 +288,7 @@ class ReviewScreen(Screen[None]):
 
     def action_pick(self, kind: str) -> None:
         """Open the chord of ``kind`` (speaker, agency, action, other) in the detail pane."""
-        if self._current() is None:
+        if self._current() is None or self.suggested.tag_event(kind):  # an event row
             return
         ids = self.targets()
         many = f" for {len(ids)} segments" if len(ids) > 1 else ""

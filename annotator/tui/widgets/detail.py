@@ -28,7 +28,8 @@ from annotator.tui.languages import LanguageLayer
 from annotator.tui.screens.picker import ADD, CLEAR, Choice
 
 #: What the detail pane of an event row says the keys do.
-EVENT_KEYS = "Y accepts the action (the event is then captioned), X rejects it, Enter plays it."
+EVENT_KEYS = ("Y accepts the action (the event is then captioned), X rejects it, t tags it by "
+              "hand, Enter plays it.")
 
 
 @dataclass
