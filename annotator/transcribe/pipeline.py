@@ -181,6 +181,10 @@ def plan(state: MediaState, *, resumable: bool, force: bool) -> Plan:
     options, so decoding it again from its checkpoint gives what it would have given.
     An interrupted run of other settings is discarded, unless people already worked on it,
     in which case this refuses rather than delete their work.
+
+    A forced re-run left unfinished after the finished run (interrupted, or a cluster
+    client's run between two pieces) is resumed by the next forced run of the same settings,
+    as an interrupted first run is: what it stored is kept.
     """
     done, partial, work = state.done, state.partial, state.human_work
     if done is not None and not force:
@@ -191,10 +195,11 @@ def plan(state: MediaState, *, resumable: bool, force: bool) -> Plan:
             f"already reviewed ({work} recorded human changes); --force will not replace "
             "reviewed work",
         )
-    if partial is not None and done is None:
+    if partial is not None:  # done is None, or this is a forced re-run nobody reviewed
         if resumable:
             return Plan(Action.RESUME, "interrupted", run=partial,
-                        start=state.checkpoint or FIRST_CHECKPOINT)
+                        start=state.checkpoint or FIRST_CHECKPOINT,
+                        replace_layer=done is not None)
         if work:
             return Plan(
                 Action.REFUSE,
@@ -270,7 +275,10 @@ def transcribe_file(
             runs.claim(ws, run.id, owner)
             _info, events = engine.transcribe(info.path, decided.start, run.language)
             first = decided.start.first_index
-            stored = {d.index: d for d in ws.drafts(run.id) if d.index >= first}
+            drafts = ws.drafts(run.id)
+            stored = {d.index: d for d in drafts if d.index >= first}
+            # A forced re-run replaced the layer when it stored its first segment.
+            replace_layer = decided.replace_layer and not drafts
         else:
             ws.discard_unfinished_runs(media.id)
             engine_info, events = engine.transcribe(info.path)
@@ -280,8 +288,8 @@ def transcribe_file(
             )
             ws.set_run_language(run.id, engine_info.language, engine_info.language_probability)
             runs.claim(ws, run.id, owner)
-            stored = {}
-        writer = _Writer(ws, run, stored, decided.replace_layer, on_segment)
+            stored, replace_layer = {}, decided.replace_layer
+        writer = _Writer(ws, run, stored, replace_layer, on_segment)
         decoded_ms = writer.consume(events, should_stop, info.path)
         warnings = [*writer.warnings]
         if engine.router.warning is not None:  # nothing could check the language
