@@ -5,6 +5,12 @@ A filter is a :class:`ViewFilter`: a name for the status bar and criteria for
 a picker of review states and kinds (:data:`FILTERS`), then, for "with a tag", "by speaker"
 and "containing text", a second question. It is a plain object: it opens dialogs and reports
 through the callables it is given, so it runs without a review screen in tests.
+
+"with open suggestions" (:data:`BY_SUGGESTION`) is not a question about segments alone: it
+keeps the lines with an open suggestion *and* the open event rows, which only the screen's
+suggestion overlay knows (:meth:`annotator.tui.inplace.InPlace.open_rows`), so its
+:class:`ViewFilter` says ``suggested`` instead of giving criteria. It is read whenever the row
+list is rebuilt, so a line whose suggestions are decided leaves the view then.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ FILTERS: dict[str, tuple[str, dict[str, Any]]] = {
     "n": ("no speaker", {"unassigned": True}),
 }
 BY_TAG, BY_SPEAKER, BY_TEXT, BY_LANGUAGE = "t", "s", "/", "l"
+BY_SUGGESTION = "w"  # the key that opens the suggestion queue, too
 
 #: Opens a dialog and calls back with its result (the review screen's ``open_dialog``).
 Ask = Callable[[Dialog[Any], Callable[[Any], None]], None]
@@ -43,12 +50,20 @@ class ViewFilter:
 
     name: str
     criteria: dict[str, Any] = field(default_factory=dict)
+    #: lines with open suggestions and open event rows (the criteria are then not used)
+    suggested: bool = False
+
+
+#: The filter view of open suggestions.
+SUGGESTED = ViewFilter("with open suggestions", suggested=True)
 
 
 def filter_choices(current: ViewFilter | None, languages: bool = False) -> list[Choice]:
     items = [(key, key, name, "", current is not None and current.name == name)
              for key, (name, _) in FILTERS.items()]
-    items += [(BY_TAG, BY_TAG, "with a tag…", "", False),
+    items += [(BY_SUGGESTION, BY_SUGGESTION, SUGGESTED.name, "lines and events", current
+               is not None and current.suggested),
+              (BY_TAG, BY_TAG, "with a tag…", "", False),
               (BY_SPEAKER, BY_SPEAKER, "by speaker…", "", False),
               (BY_TEXT, BY_TEXT, "containing text…", "", False)]
     if languages:
@@ -84,6 +99,8 @@ class FilterQuestions:
         elif value in FILTERS:
             name, criteria = FILTERS[value]
             self.done(ViewFilter(name, dict(criteria)))
+        elif value == BY_SUGGESTION:
+            self.done(SUGGESTED)
         elif value == BY_TAG:
             self.ask(PickerScreen("Show segments with tag…",
                                   all_tag_choices(self.session.codebook)), self._tag)

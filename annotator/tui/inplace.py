@@ -104,6 +104,13 @@ class InPlace:
             return list(rows)
         return with_events(rows, self.overlay.events)
 
+    def open_rows(self, segments: Sequence[Segment]) -> list[Segment]:
+        """The filter view "with open suggestions": the lines with one, and the event rows
+        still open or with one, in time order."""
+        found = self.overlay.by_segment
+        return with_events([s for s in segments if s.id in found], [
+            r for r in self.overlay.events if r.status is Status.OPEN or r.open_items])
+
     # -- keys -------------------------------------------------------------------------------
 
     def _chosen(self) -> list[Suggestion]:

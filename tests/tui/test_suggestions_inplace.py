@@ -220,6 +220,36 @@ async def test_t_on_an_event_row_tags_the_event(make_app: AppFactory, tmp_path: 
         assert table.cells(3)[0].plain.startswith("◆?") and table.cursor == 3
 
 
+async def test_the_filter_view_of_open_suggestions(make_app: AppFactory,
+                                                   tmp_path: Path) -> None:
+    """``f w``: only the lines with an open suggestion and the open event rows; a line whose
+    suggestions are all decided is not among them, and a decided event leaves the view."""
+    db = tmp_path / "w.db"
+    mid = _workspace(db)
+    with Workspace(db) as ws:  # a person decided lines 0 and 2 already
+        person = ReviewSession(ws, mid, "ana")
+        segs = list(person.segments)
+        about = {i: [s.id for s in layer.suggestions(ws, mid) if s.segment_id == segs[i].id]
+                 for i in (0, 2)}
+        person.accept_suggestions(about[0])
+        person.reject_suggestions(about[2])
+    app = make_app(db, str(mid))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        review, table = app.review, app.review.table
+        await pilot.press("f", "w")
+        assert review.view_filter is not None and review.view_filter.suggested
+        shown = [r.id for r in table.rows]
+        event = next(r for r in table.rows if isinstance(r, EventRow))
+        assert shown == [segs[1].id, event.id, *(segs[i].id for i in (3, 4, 5))]  # by time
+        assert review.status.view == "filter: with open suggestions (5)"
+        table.move_to(table.index_of(event.id) or 0)
+        await pilot.press("Y")  # the event decided: it leaves the view
+        assert [r.id for r in table.rows] == [segs[i].id for i in (1, 3, 4, 5)]
+        await pilot.press("f", "minus")  # back to every row: the event is there, accepted
+        assert review.view_filter is None and len(table.rows) == len(TEXTS) + 1
+
+
 async def test_review_keys_decide_walk_and_name_voices(make_app: AppFactory,
                                                        tmp_path: Path) -> None:
     db = tmp_path / "w.db"

@@ -170,6 +170,8 @@ class ReviewScreen(Screen[None]):
         segments = self.session.segments
         if self.view_filter is None:
             return self.suggested.rows(self.gaps.rows(segments))
+        if self.view_filter.suggested:  # lines and events: the overlay knows them
+            return self.suggested.open_rows(segments)
         return [segments[i] for i in self.session.filter(**self.view_filter.criteria)]
 
     def refresh_view(self, keep_id: int | None = None) -> None:
@@ -186,7 +188,7 @@ class ReviewScreen(Screen[None]):
         self.clear_mark()
         self.refresh_view()
         if view is not None and not self.table.rows:
-            self.notify(f"No segment is {view.name}.", timeout=3, markup=False)
+            self.notify(f"Nothing to show: {view.name}.", timeout=3, markup=False)
 
     def show_current(self) -> None:
         self.detail.show(self.table.current, self.session.speakers, self.session.codebook)
