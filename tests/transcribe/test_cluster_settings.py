@@ -10,9 +10,9 @@ from dataclasses import asdict, replace
 from types import SimpleNamespace
 from typing import Any, cast
 
-from annotator.core.model import Run
+from annotator.core.model import Checkpoint, Run, RunStatus
 from annotator.transcribe.engine import Engine, TranscribeOptions
-from annotator.transcribe.pipeline import _same_settings
+from annotator.transcribe.pipeline import Action, MediaState, _same_settings, plan
 
 SHA = "a" * 64
 VERSIONS = {"annotator": "1", "faster_whisper": "1.1", "ctranslate2": "4.5"}
@@ -56,3 +56,23 @@ def test_other_model_bytes_versions_or_options_are_not_resumed() -> None:
                                                  "sha256": "d" * 64}}
     assert not _same_settings(replace(run, options={**run.options,
                                                     "languages_routing": changed}), worker)
+
+
+def test_a_forced_rerun_left_unfinished_is_resumed_by_the_next_forced_run() -> None:
+    """A cluster client stores a forced re-run piece by piece: between two pieces (or after
+    Ctrl-C) the new run is unfinished while the old one is still the finished one. The next
+    forced call of the same settings resumes it; the review layer is replaced (once: only
+    while the run has stored no segment, see transcribe_file); without --force the finished
+    run is kept; reviewed work is never replaced."""
+    done = Run(1, 1, "tiny.en", SHA, dict(VERSIONS), {}, "en", 1.0, "t0", status=RunStatus.DONE)
+    forced = Run(2, 1, "tiny.en", SHA, dict(VERSIONS), {}, "en", 1.0, "t1",
+                 status=RunStatus.RUNNING)
+    cp = Checkpoint(piece=1, restart_sample=0, cut_sample=53_600, first_index=1)
+    state = MediaState(done, forced, cp, 0)
+    resumed = plan(state, resumable=True, force=True)
+    assert (resumed.action, resumed.run, resumed.start) == (Action.RESUME, forced, cp)
+    assert resumed.replace_layer
+    other = plan(state, resumable=False, force=True)  # other settings: a new forced run
+    assert other.action is Action.NEW and other.replace_layer
+    assert plan(state, resumable=True, force=False).action is Action.SKIP
+    assert plan(replace(state, human_work=2), resumable=True, force=True).action is Action.REFUSE
