@@ -30,8 +30,16 @@ How the work is split, and why:
 - **Resuming.** Files the workspace holds (same SHA-256) are never sent. A file with an
   interrupted run of the same model bytes and options (a client stopped by Ctrl-C or a
   crash, or a local run) is sent from that run's last checkpoint: the pieces stored before
-  it are not decoded again. A forced re-run of a transcribed file is stored when its last
-  piece arrives, as before (the finished run stays current until then).
+  it are not decoded again. A forced re-run of a transcribed file is stored piece by piece
+  the same way (its finished run stays current until the last piece is stored; a forced
+  re-run stopped midway is resumed by the next one, see
+  :func:`~annotator.transcribe.pipeline.plan`).
+- **Provenance.** The worker that decoded each piece (host, pid, address, annotator and
+  engine versions, seconds) is stored with the run, one row per piece
+  (:mod:`annotator.core.workers`), and listed in the JSON export's run provenance; the
+  first piece's is also in the run's options as ``worker``. Workers must run the client's
+  annotator and engine versions: one that does not refuses its task and the batch stops
+  with an error naming it and both versions (:class:`WorkerMismatch`).
 - **Media travel** as bytes with a file's first piece, checked against the SHA-256 the
   client computed, and stay on that worker for the next pieces (see
   :mod:`~annotator.transcribe.cluster_task`); or by path with ``shared_fs`` (checked the
@@ -60,29 +68,33 @@ import uuid
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
 import dask
 from distributed import Client, Future, LocalCluster, as_completed
 
-from annotator.core import runs
+from annotator.core import runs, workers
 from annotator.core.media import Probe, probe
 from annotator.core.model import Checkpoint, RunStatus
 from annotator.core.store import Workspace
 from annotator.errors import AnnotatorError, MediaError, ModelError, NotFoundError, UsageError
 from annotator.transcribe.cluster_task import (
+    ClusterError,
     Failed,
     Job,
     Transcribed,
     Unheld,
+    WorkerMismatch,
+    client_versions,
     one_piece,
     transcribe_task,
 )
 from annotator.transcribe.engine import Engine, EngineEvent, EngineInfo, TranscribeOptions
 from annotator.transcribe.models import ResolvedModel, resolve_model
 from annotator.transcribe.pipeline import (
+    Action,
     Cancelled,
     FileResult,
     FileStatus,
@@ -96,7 +108,7 @@ from annotator.transcribe.pipeline import (
 )
 
 __all__ = [
-    "ClusterError", "Failed", "Job", "Transcribed", "Unheld", "connect", "joined",
+    "ClusterError", "Failed", "Job", "Transcribed", "Unheld", "WorkerMismatch", "connect",
     "local_cluster", "local_workers", "one_piece", "run_cluster_batch", "transcribe_task",
 ]
 
@@ -110,10 +122,6 @@ IN_FLIGHT_PER_WORKER = 2
 _LOCAL = re.compile(r"local(?::(\d+))?")
 
 Task = Callable[..., "Transcribed | Failed | Unheld"]
-
-
-class ClusterError(AnnotatorError):
-    """The scheduler cannot be reached or started, or the cluster cannot do the work."""
 
 
 class _FromStart(Exception):
@@ -247,11 +255,9 @@ class _Pending:
     info: Probe
     started: float
     job: Job | None = None  # as sent, without the piece and the bytes
-    progressive: bool = True  # stored piece by piece (not a forced re-run of a done file)
     resumed_at: Checkpoint | None = None  # where an interrupted run is resumed from
     language: str | None = None  # the file's language (the first piece's, or the run's)
     warning: str | None = None  # the first note any piece's engine made about language
-    parts: list[Transcribed] = field(default_factory=list)  # kept until the end if not progressive
     future: Future[Any] | None = None  # the piece in flight
     restarts: int = 0  # times decoded again from the start (workers that disagree)
     run_id: int | None = None  # the run this client stored pieces into, left running
@@ -322,14 +328,11 @@ def _resume_point(
     """Where to start ``item``: at the last checkpoint of an interrupted run of the same
     model bytes and options (the pieces before it are not sent again), or at the start.
     Engine versions are the worker's to say: a run they cannot resume is started again
-    (:class:`_FromStart`). A file transcribed already (sent only with ``force``) is stored
-    when its last piece arrives: its finished run stays current until then."""
+    (:class:`_FromStart`). For a file transcribed already (sent only with ``force``) that
+    is a forced re-run stopped midway, newer than its finished run."""
     try:
         media = ws.media_by_sha(item.info.sha256)
     except NotFoundError:
-        return item
-    if ws.current_run(media.id) is not None:
-        item.progressive = False
         return item
     partial = ws.unfinished_run(media.id)
     if partial is None or partial.model_sha256 != model.sha256:
@@ -361,6 +364,7 @@ class _Drain:
         self.client, self.ws, self.model, self.options = client, ws, model, options
         self.shared_fs, self.force, self.wait, self.sink = shared_fs, force, wait, sink
         self.after_file, self.task, self.on_piece = after_file, task, on_piece
+        self.versions = client_versions()
         self.flying: dict[Future[Any], _Pending] = {}
         self.arrived = as_completed()
 
@@ -405,7 +409,8 @@ class _Drain:
                 item.result.error = str(MediaError(
                     item.info.path, f"cannot be read ({exc.strerror or exc})"))
                 return False
-        job = replace(item.job, resume=resume, language=item.language)
+        job = replace(item.job, resume=resume, language=item.language,
+                      versions=self.versions)
         piece = 0 if resume is None else resume.piece
         with warnings.catch_warnings():
             # The bytes go with the task on purpose (placed by load, not by where data
@@ -426,6 +431,8 @@ class _Drain:
         part = _part(future, item.info.path)
         if isinstance(part, Unheld):  # the worker holding the file was lost: bytes again
             return not self.submit(item, part.resume, carry=True)
+        if isinstance(part, WorkerMismatch):
+            raise part  # not about this file: no piece from that worker can be stored
         if isinstance(part, AnnotatorError):
             return self.failed(item, part)
         if self.on_piece is not None:
@@ -445,14 +452,9 @@ class _Drain:
             return self.failed(item, exc)
 
     def store(self, item: _Pending, part: Transcribed) -> bool:
-        """Store one piece (or, for a forced re-run, keep it until the last); True when it
-        was the file's last piece and the file is stored."""
+        """Store one piece and the worker that decoded it; True when it was the file's last
+        piece and the file is stored."""
         last = part.next is None
-        if not item.progressive:
-            item.parts.append(part)
-            if not last:
-                return False
-            part = joined(item.parts)
         path = item.info.path
 
         def on_segment(seg: Any) -> None:
@@ -465,14 +467,18 @@ class _Drain:
         replay = cast(Engine, _Replay(part, item.warning, last=last))
         try:
             outcome = transcribe_file(
-                self.ws, replay, item.info, force=self.force and part.piece == 0,
+                self.ws, replay, item.info, force=self.force,
                 wait=self.wait, on_wait=on_wait, on_segment=on_segment,
             )
         except Paused:
             with contextlib.suppress(NotFoundError):
                 run = self.ws.unfinished_run(self.ws.media_by_sha(item.info.sha256).id)
                 item.run_id = None if run is None else run.id
+            if item.run_id is not None:
+                workers.record(self.ws, item.run_id, part.piece, part.worker)
             return False
+        if outcome.plan.action is not Action.SKIP and outcome.run is not None:
+            workers.record(self.ws, outcome.run.id, part.piece, part.worker)
         fill_result(item.result, self.ws, outcome, self.options)
         if item.result.status is FileStatus.DONE:
             start = item.resumed_at
@@ -521,19 +527,3 @@ def _part(future: Future[Any], path: Path) -> Transcribed | Unheld | AnnotatorEr
         return done.error
     return cast(Transcribed | Unheld, done)
 
-
-def joined(parts: list[Transcribed]) -> Transcribed:
-    """A file's pieces as one result: the first piece's info, model and options, every
-    event in order, and the workers that decoded each piece (``worker`` is the first
-    piece's, with ``seconds`` summed over all and ``pieces`` listing each)."""
-    first = parts[0]
-    pieces = [
-        {"piece": p.piece, **{k: p.worker.get(k) for k in ("host", "pid", "address", "seconds")}}
-        for p in parts
-    ]
-    seconds = round(sum(float(p.worker.get("seconds", 0.0)) for p in parts), 3)
-    return replace(
-        first, events=[e for p in parts for e in p.events], next=None,
-        warning=next((p.warning for p in parts if p.warning is not None), None),
-        worker={**first.worker, "seconds": seconds, "pieces": pieces},
-    )

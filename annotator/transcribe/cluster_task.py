@@ -18,6 +18,12 @@ costs its decode and little else:
   With ``--shared-fs`` the file is read in place, hashed once per worker (again only if
   its size or time change).
 - **The worker's record** (host, versions) is read once per process.
+- **One set of versions.** The client sends its annotator and engine versions with every
+  task; a worker running others refuses the task (:class:`WorkerMismatch`, naming the worker
+  and both versions) before it loads a model, and the client stops the batch: a run's
+  provenance names one engine for all of its segments, and pieces decoded by other versions
+  could not be resumed by the client's (the pieces stored until then are kept and resumed
+  once every worker matches).
 
 Dask is imported here only inside :func:`_worker_address`, for the worker's address.
 """
@@ -51,6 +57,29 @@ from annotator.transcribe.engine import (
 )
 from annotator.transcribe.models import ResolvedModel, sha256_file
 
+
+class ClusterError(AnnotatorError):
+    """The scheduler cannot be reached or started, or the cluster cannot do the work."""
+
+
+class WorkerMismatch(ClusterError):
+    """A worker runs other annotator or engine versions than the client: the batch stops
+    (installing the same versions everywhere is the fix), rather than store pieces whose
+    provenance differs from the run's. Keeps the worker and both sets of versions."""
+
+    def __init__(self, worker: str, theirs: dict[str, str], ours: dict[str, str]) -> None:
+        self.worker, self.theirs, self.ours = worker, theirs, ours
+        names = sorted(k for k in {*theirs, *ours} if theirs.get(k) != ours.get(k))
+        differ = ", ".join(
+            f"{k} {theirs.get(k, 'missing')} (this client: {ours.get(k, 'missing')})"
+            for k in names
+        )
+        super().__init__(
+            f"worker {worker} runs {differ}: install the same annotator and engine versions "
+            "on every worker and on this machine"
+        )
+
+
 #: Files (sent as bytes) a worker process keeps for the next pieces of their files: the
 #: client keeps at most two files per worker in flight (cluster.IN_FLIGHT_PER_WORKER), so
 #: four leaves room for a piece sent again after a lost worker.
@@ -72,6 +101,9 @@ class Job:
     #: the piece to decode: None for the first, else its checkpoint (from the piece before)
     resume: Checkpoint | None = None
     language: str | None = None  # the language the first piece found (for later pieces)
+    #: the client's annotator and engine versions (:func:`client_versions`): a worker with
+    #: others refuses the task (None: not checked)
+    versions: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +155,12 @@ def transcribe_task(job: Job, data: bytes | None = None) -> Transcribed | Failed
     started = time.perf_counter()
     if data is not None:
         job = replace(job, data=data)
+    if job.versions is not None:
+        mine = {"annotator": str(worker["annotator"]), **worker["engine"]}
+        if mine != job.versions:
+            name = worker["host"] if worker["address"] is None else (
+                f"{worker['host']} ({worker['address']})")
+            return Failed(WorkerMismatch(name, mine, job.versions), worker)
     try:
         engine = _engine(job.options)
         if engine.model.sha256 != job.model_sha256:  # the loaded model, hashed on loading
@@ -184,6 +222,12 @@ def _engine(options: TranscribeOptions) -> Engine:
 
 
 _process: dict[str, Any] = {}  # what does not change in a worker process: host, versions
+
+
+def client_versions() -> dict[str, str]:
+    """What a worker must run to decode for this client: annotator's version and the
+    engine's (:func:`~annotator.transcribe.engine.engine_versions`)."""
+    return {"annotator": __version__, **engine_versions()}
 
 
 def _worker_record() -> dict[str, Any]:

@@ -1,49 +1,57 @@
 """Batch transcription on a Dask cluster (issue 11), on a loopback LocalCluster.
 
-One cluster for the module: two worker processes of one thread each, the bundled tiny.en,
-three short real clips from tests/data and the demo clip in three pieces. What is checked:
-the segments equal a local run's; a file sent one task per piece gives them too, with the
-worker of its second piece killed (the piece goes to the other worker, which asks for the
-file's bytes) and the client stopped in the last piece: the next start sends that piece
-alone; a worker killed during a task leaves the file stored exactly once; a file that fails
-(corrupt, or damaged on the way to its worker) fails alone, named. Faults are injected by
-wrapping the task the workers run (the wrappers are closures, so Dask ships them by value).
+One cluster for the session (``client`` in conftest.py): two worker processes of one thread
+each, the bundled tiny.en, three short real clips from tests/data and the demo's first 36 s
+in two pieces. What is checked: the segments equal a local run's; a file sent one task per
+piece gives them too, with the worker of its second piece killed (the piece goes to the
+other worker, which asks for the file's bytes) and the client stopped in the last piece: the
+next start sends that piece alone, and the worker of each piece is in the run's provenance
+(the JSON export); a forced re-run by path (``--shared-fs``: no bytes sent) is stored piece
+by piece, so Ctrl-C keeps what arrived and the next forced run resumes it; a worker killed
+during a task leaves the file stored exactly once; a file that fails (corrupt, or damaged on
+the way to its worker) fails alone, named; a worker with another annotator version stops the
+batch, named. Faults are injected by wrapping the task the workers run (the wrappers are
+closures, so Dask ships them by value).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import subprocess
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from annotator import __version__
 from annotator.cli import main
-from annotator.core import runs
+from annotator.core import runs, workers
 from annotator.core.media import file_sha256
 from annotator.core.store import Workspace
-from annotator.errors import MediaError
+from annotator.errors import MediaError, UsageError
 from annotator.transcribe.engine import TranscribeOptions
 from annotator.transcribe.pipeline import FileResult, FileStatus, NullProgress, run_batch
 
-from support import DATA, DEMO, require_module
+from support import DATA, DEMO, require_module, require_tool
 
 require_module("distributed", "pip install -e '.[cluster]'")
 
-import dask  # noqa: E402
 from distributed import Client  # noqa: E402
 
+from annotator.formats import load_schema, read_json  # noqa: E402
 from annotator.transcribe.cluster import (  # noqa: E402
     Failed,
     Job,
     Transcribed,
     Unheld,
-    local_cluster,
+    WorkerMismatch,
+    local_workers,
     run_cluster_batch,
     transcribe_task,
 )
@@ -51,25 +59,12 @@ from annotator.transcribe.cluster import (  # noqa: E402
 pytestmark = pytest.mark.engine
 
 CLIPS = [DATA / "goforward.wav", DATA / "mister_quilter_1272-128104-0000.wav", DATA / "jfk.flac"]
-#: The demo clip (59 s) in 15-second pieces: three pieces, cut at 7.3 s and 15.5 s.
-DEMO_PIECES = replace(TranscribeOptions(), chunk_s=15.0)
+#: The demo's first 36 s in 4-second pieces: two pieces, cut at 3.4 s (a cut needs 30 s of
+#: audio after the piece's length to search in, chunks.SEARCH_S, so no shorter file has two).
+PIECES = replace(TranscribeOptions(), chunk_s=4.0)
 
 Draft = tuple[int, int, int, str, tuple[Any, ...]]
 Task = Callable[..., "Transcribed | Failed | Unheld"]
-
-
-@pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
-    """Two workers that keep the tests' private model cache, also when a worker killed by a
-    test is started again between tests (a restarted worker takes the environment of that
-    moment): the user's cache stays out of tests."""
-    cache = str(tmp_path_factory.getbasetemp() / "cache")  # as tests/conftest.py sets it
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ANNOTATOR_CACHE", cache)
-        with dask.config.set({"distributed.nanny.environ": {"ANNOTATOR_CACHE": cache}}):
-            cluster = local_cluster(2)
-    with cluster, Client(cluster) as connected:
-        yield connected
 
 
 def _drafts(ws: Workspace, path: Path) -> list[Draft]:
@@ -127,12 +122,31 @@ def test_a_worker_killed_during_a_task_leaves_the_file_stored_once(
 
 
 @pytest.fixture(scope="module")
-def local_demo(tmp_path_factory: pytest.TempPathFactory) -> list[Draft]:
-    """What a local run stores for the demo clip in 15-second pieces (three pieces)."""
-    with Workspace(tmp_path_factory.mktemp("demo") / "w.db") as ws:
-        (result,) = run_batch(ws, [DEMO], DEMO_PIECES)
+def excerpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's first 36 s, as 16 kHz mono WAV."""
+    out = tmp_path_factory.mktemp("excerpt") / "demo36.wav"
+    subprocess.run([require_tool("ffmpeg"), "-loglevel", "error", "-i", str(DEMO), "-t", "36",
+                    "-vn", "-ac", "1", "-ar", "16000", str(out)], check=True, timeout=60)
+    return out
+
+
+@pytest.fixture(scope="module")
+def local_pieces(
+    tmp_path_factory: pytest.TempPathFactory, excerpt: Path
+) -> tuple[Path, list[Draft]]:
+    """A workspace where a local run transcribed the excerpt in two pieces, and its
+    segments."""
+    db = tmp_path_factory.mktemp("pieces") / "w.db"
+    with Workspace(db) as ws:
+        (result,) = run_batch(ws, [excerpt], PIECES)
         assert result.status == FileStatus.DONE
-        return _drafts(ws, DEMO)
+        run = ws.current_run(ws.media_by_sha(file_sha256(excerpt)).id)
+        assert run is not None
+        last = runs.last_checkpoint(ws, run.id)
+        assert last is not None and last.piece == 1  # two pieces, as the tests need
+        assert workers.of_run(ws, run.id) == []  # one process: no worker rows
+        ws.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return db, _drafts(ws, excerpt)
 
 
 class _Interrupting(NullProgress):
@@ -147,47 +161,128 @@ class _Interrupting(NullProgress):
 
 
 def test_pieces_on_several_workers_and_a_restarted_client_give_one_process_words(
-    client: Client, local_demo: list[Draft], tmp_path: Path
+    client: Client, local_pieces: tuple[Path, list[Draft]], excerpt: Path, tmp_path: Path
 ) -> None:
-    """The demo in three pieces, one task each from the checkpoint the piece before ended
-    with. The worker decoding the second piece is killed: the piece runs again on the other
-    worker (which asks for the file's bytes). The client is stopped (Ctrl-C) while the last
-    piece (cut at 15.5 s) is stored: the next start sends that piece alone, from the
-    checkpoint stored, and the segments are exactly the local run's; the start after it
-    sends nothing."""
+    """The excerpt in two pieces, one task each, the second from the checkpoint the first
+    ended with. The worker decoding the second piece is killed: the piece runs again on the
+    other worker (which asks for the file's bytes). The client is stopped (Ctrl-C) while the
+    second piece is stored: the next start sends that piece alone, from the checkpoint
+    stored, and the segments are exactly the local run's; the start after it sends nothing.
+    The run records the worker of each piece (the one whose segments are stored), and the
+    JSON export lists them."""
     marker, sent = tmp_path / "killed", tmp_path / "sent"
     sent.mkdir()
     pieces: list[tuple[int, int]] = []  # (piece, worker pid) as they arrive
     with Workspace(tmp_path / "w.db") as ws:
         with pytest.raises(KeyboardInterrupt):
             run_cluster_batch(
-                ws, [DEMO], DEMO_PIECES, scheduler="", client=client,
+                ws, [excerpt], PIECES, scheduler="", client=client,
                 task=_killing_once(marker, piece=1), progress=_Interrupting(20_000),
                 on_piece=lambda _path, part: pieces.append((part.piece, part.worker["pid"])),
             )
         assert marker.exists()  # a worker did die in the second piece
-        assert [piece for piece, _ in pieces] == [0, 1, 2]
-        assert len({pid for _, pid in pieces}) >= 2  # decoded by more than one worker process
+        assert [piece for piece, _ in pieces] == [0, 1]
+        assert pieces[0][1] != pieces[1][1]  # decoded by two worker processes
         assert pieces[1][1] != int(marker.read_text())  # the killed piece ran again elsewhere
-        media = ws.media_by_sha(file_sha256(DEMO))
+        media = ws.media_by_sha(file_sha256(excerpt))
         assert ws.current_run(media.id) is None  # not done
         results: list[FileResult] = run_cluster_batch(
-            ws, [CLIPS[0], DEMO], DEMO_PIECES, scheduler="", client=client, task=_recording(sent),
+            ws, [CLIPS[0], excerpt], PIECES, scheduler="", client=client,
+            task=_recording(sent),
+            on_piece=lambda _path, part: pieces.append((part.piece, part.worker["pid"])),
         )
         assert [r.status for r in results] == [FileStatus.DONE, FileStatus.DONE]
         assert results[0].note is None
         assert "resumed an interrupted run from" in (results[1].note or "")
         assert len(ws.runs(media.id)) == 1
-        assert _drafts(ws, DEMO) == local_demo
+        assert _drafts(ws, excerpt) == local_pieces[1]
         run = ws.current_run(media.id)
         assert run is not None and run.options["worker"]["pid"] == pieces[0][1]
         last = runs.last_checkpoint(ws, run.id)
-        assert last is not None and last.piece == 2  # three pieces stored, as locally
-        again = run_cluster_batch(ws, [CLIPS[0], DEMO], DEMO_PIECES, scheduler="",
+        assert last is not None and last.piece == 1  # two pieces stored, as locally
+        decoded_by = workers.of_run(ws, run.id)
+        again = run_cluster_batch(ws, [CLIPS[0], excerpt], PIECES, scheduler="",
                                   client=client, task=_refusing())
     assert [r.status for r in again] == [FileStatus.SKIPPED] * 2
     assert sorted(p.name.rsplit("-", 1)[0] for p in sent.iterdir()) == [
-        f"{DEMO.name}-2", f"{CLIPS[0].name}-0"]
+        f"{excerpt.name}-1", f"{CLIPS[0].name}-0"]
+    # provenance: piece 0 by its first worker, piece 1 by the worker of the resumed decode
+    assert [(w["piece"], w["pid"]) for w in decoded_by] == [(0, pieces[0][1]), pieces[-1]]
+    for w in decoded_by:
+        assert w["host"] and w["annotator"] == __version__ and w["engine"]["ctranslate2"]
+        assert w["seconds"] > 0 and w["address"].startswith("tcp://127.0.0.1:")
+    exported = _exported_json(tmp_path / "w.db", media.id, tmp_path / "out")
+    assert exported["provenance"]["run"]["workers"] == decoded_by
+
+
+def _exported_json(db: Path, media_id: int, out: Path) -> dict[str, Any]:
+    """``annotator export --format json``, validated against its schema."""
+    import jsonschema
+
+    assert main(["export", str(media_id), "--format", "json", "--out", str(out),
+                 "--db", str(db)]) == 0
+    (path,) = [p for p in out.glob("*.json") if not p.name.endswith(".manifest.json")]
+    data: dict[str, Any] = read_json(path)
+    jsonschema.Draft202012Validator(load_schema()).validate(data)
+    return data
+
+
+def test_a_forced_rerun_by_path_is_stored_as_pieces_arrive(
+    client: Client, local_pieces: tuple[Path, list[Draft]], excerpt: Path, tmp_path: Path
+) -> None:
+    """``--force --shared-fs`` on a file transcribed already: every task names the file's
+    path and carries no bytes. The first piece is stored as it arrives, so Ctrl-C in the
+    second keeps it (the finished run stays current meanwhile); the next forced run sends
+    the second piece alone, resumes the run, and stores exactly a local run's segments,
+    replacing the review layer once."""
+    db, local = local_pieces
+    shutil.copy(db, tmp_path / "w.db")
+    log = tmp_path / "log"
+    log.mkdir()
+    with Workspace(tmp_path / "w.db") as ws:
+        media = ws.media_by_sha(file_sha256(excerpt))
+        old = ws.current_run(media.id)
+        assert old is not None
+        with pytest.raises(KeyboardInterrupt):
+            run_cluster_batch(ws, [excerpt], PIECES, scheduler="", client=client, force=True,
+                              shared_fs=True, task=_logging(log), progress=_Interrupting(20_000))
+        current = ws.current_run(media.id)
+        assert current is not None and current.id == old.id  # still the finished run
+        forced = ws.unfinished_run(media.id)
+        assert forced is not None and forced.id != old.id
+        last = runs.last_checkpoint(ws, forced.id)
+        assert last is not None and last.piece == 1  # the first piece was stored, and kept
+        kept = [(d.index, d.start_ms, d.end_ms, d.text, d.words) for d in ws.drafts(forced.id)]
+        assert 2 <= len(kept) < len(local) and kept == local[:len(kept)]
+        assert [w["piece"] for w in workers.of_run(ws, forced.id)] == [0]
+        (result,) = run_cluster_batch(ws, [excerpt], PIECES, scheduler="", client=client,
+                                      force=True, shared_fs=True, task=_logging(log))
+        assert result.status == FileStatus.DONE
+        assert "resumed an interrupted run from" in (result.note or "")
+        assert [r.id for r in ws.runs(media.id)] == [old.id, forced.id]
+        assert _drafts(ws, excerpt) == local
+        assert len(ws.segments(media.id)) == len(local)  # the layer replaced, not doubled
+        assert [w["piece"] for w in workers.of_run(ws, forced.id)] == [0, 1]
+    sent = sorted(p.read_text() for p in log.iterdir())
+    where = excerpt.resolve()
+    assert sent == [f"0 path {where}", f"1 path {where}", f"1 path {where}"]  # no bytes, ever
+
+
+def test_a_worker_with_another_version_stops_the_batch(client: Client, tmp_path: Path) -> None:
+    """A worker running another annotator version than the client refuses its task before
+    decoding, and the batch stops with an error naming the worker and both versions."""
+    with Workspace(tmp_path / "w.db") as ws:
+        with pytest.raises(WorkerMismatch) as caught:
+            run_cluster_batch(ws, [CLIPS[0]], TranscribeOptions(), scheduler="", client=client,
+                              task=_other_version("0.0.1"))
+        assert ws.conn.execute("SELECT COUNT(*) FROM run").fetchone()[0] == 0
+    error = caught.value
+    assert error.theirs["annotator"] == "0.0.1" and error.ours["annotator"] == __version__
+    assert {k: v for k, v in error.theirs.items() if k != "annotator"} == {
+        k: v for k, v in error.ours.items() if k != "annotator"}  # only annotator differs
+    assert str(error).startswith(f"worker {error.worker} runs annotator 0.0.1 (this client: "
+                                 f"{__version__}): install the same")
+    assert "tcp://127.0.0.1:" in error.worker
 
 
 def test_a_corrupt_or_damaged_file_fails_alone(client: Client, tmp_path: Path) -> None:
@@ -206,17 +301,17 @@ def test_a_corrupt_or_damaged_file_fails_alone(client: Client, tmp_path: Path) -
 
 
 def test_a_file_failing_in_a_later_piece_keeps_its_stored_pieces(
-    client: Client, tmp_path: Path
+    client: Client, excerpt: Path, tmp_path: Path
 ) -> None:
-    """The demo's second piece fails on its worker: the file fails, named, and the run
+    """The excerpt's second piece fails on its worker: the file fails, named, and the run
     holding its first piece is marked failed (not left running) with the checkpoint the
     next start resumes from."""
     with Workspace(tmp_path / "w.db") as ws:
-        (result,) = run_cluster_batch(ws, [DEMO], DEMO_PIECES, scheduler="", client=client,
+        (result,) = run_cluster_batch(ws, [excerpt], PIECES, scheduler="", client=client,
                                       task=_failing(piece=1))
         assert result.status == FileStatus.FAILED
-        assert f"{DEMO}: piece 1 refused" in (result.error or "")
-        run = ws.unfinished_run(ws.media_by_sha(file_sha256(DEMO)).id)
+        assert f"{excerpt}: piece 1 refused" in (result.error or "")
+        run = ws.unfinished_run(ws.media_by_sha(file_sha256(excerpt)).id)
         assert run is not None and run.status == "failed"
         last = runs.last_checkpoint(ws, run.id)
     assert last is not None and last.piece == 1
@@ -241,6 +336,16 @@ def test_the_command_line_json_lists_every_file(
     assert code == 1  # a file failed; the other was still done
     listed = json.loads(capsys.readouterr().out)
     assert [item["status"] for item in listed] == ["failed", "done"]
+
+
+def test_scheduler_addresses() -> None:
+    """``local`` starts a worker per core, ``local:N`` N of them; anything else is a
+    scheduler's address; no worker is refused."""
+    assert local_workers("local") == (os.cpu_count() or 1)
+    assert local_workers("local:2") == local_workers(" local:2 ") == 2
+    assert local_workers("tcp://10.0.0.5:8786") is None
+    with pytest.raises(UsageError, match="at least one worker"):
+        local_workers("local:0")
 
 
 # -- tasks with faults (closures: shipped to the workers by value) -----------------------------
@@ -272,6 +377,34 @@ def _recording(folder: Path) -> Task:
         piece = job.resume.piece if job.resume else 0
         (folder / f"{Path(job.name).name}-{piece}-{uuid.uuid4().hex}").touch()
         return transcribe_task(job, data)
+
+    return task
+
+
+def _logging(folder: Path) -> Task:
+    """Record every piece sent and how its file travels: a file per task holding
+    ``<piece> <bytes|path> <the job's path>``."""
+    def task(job: Job, data: bytes | None = None) -> Transcribed | Failed | Unheld:
+        piece = job.resume.piece if job.resume else 0
+        how = "bytes" if data is not None or job.data is not None else "path"
+        (folder / uuid.uuid4().hex).write_text(f"{piece} {how} {job.path}")
+        return transcribe_task(job, data)
+
+    return task
+
+
+def _other_version(version: str) -> Task:
+    """The worker says it runs annotator ``version`` (for this task only)."""
+    def task(job: Job, data: bytes | None = None) -> Transcribed | Failed | Unheld:
+        from annotator.transcribe import cluster_task
+
+        cluster_task._worker_record()  # read the real record first
+        real = cluster_task._process["annotator"]
+        cluster_task._process["annotator"] = version
+        try:
+            return transcribe_task(job, data)
+        finally:
+            cluster_task._process["annotator"] = real
 
     return task
 
