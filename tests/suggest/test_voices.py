@@ -153,6 +153,27 @@ def test_weights_reader_refuses_anything_but_tensors(tmp_path: Any) -> None:
         load_state(path)
 
 
+def test_the_weights_are_cached_as_read_and_a_bad_cache_is_read_again(
+        encoder: None, tmp_path: Any) -> None:
+    """The flat copy under the cache folder holds exactly the weights file's tensors; one
+    that cannot be read (cut short) is replaced, not trusted."""
+    from annotator.suggest._campplus import cached_state, load_state
+
+    weights = voices._package_dir() / voices.WEIGHTS
+    sha = voices._weights_sha256()
+    first = cached_state(weights, sha, tmp_path)
+    (blob,) = tmp_path.glob("campplus-*.npy")
+    again = cached_state(weights, sha, tmp_path)
+    reference = load_state(weights)
+    assert again.keys() == first.keys() and len(again) > 800
+    for name, value in again.items():
+        assert value.dtype == np.float32 and np.array_equal(value, reference[name]), name
+    blob.write_bytes(blob.read_bytes()[: blob.stat().st_size // 2])
+    assert all(np.array_equal(v, reference[k])
+               for k, v in cached_state(weights, sha, tmp_path).items())
+    assert blob.stat().st_size > 20_000_000  # written again whole
+
+
 def test_voice_at_takes_the_nearer_turn_within_a_quarter_second() -> None:
     result = voices.Diarization([voices.VoiceTurn(0.0, 1.0, "A", 0.9),
                                  voices.VoiceTurn(1.2, 2.0, "B", 0.8)], {})
