@@ -198,6 +198,8 @@ async def test_t_on_an_event_row_tags_the_event(make_app: AppFactory, tmp_path: 
         assert isinstance(table.current, EventRow)
         assert review.check_action("pick", ("action",)) is True
         assert review.check_action("pick", ("agency",)) is None
+        await pilot.press("a")  # an agency is a person's, not a sound's: off here
+        assert review.detail.chord is None
         await pilot.press("t")
         assert review.detail.chord is not None and "[3 strikes]" in review.detail.chord.title
         await pilot.press("w")  # Window broken
