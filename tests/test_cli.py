@@ -103,14 +103,14 @@ def test_ctrl_c_keeps_stored_segments_and_the_same_command_resumes(tmp_path: Pat
 
     from support import DEMO
 
-    # Three times the demo clip (3 minutes): long enough to interrupt on a fast machine too.
+    # Twice the demo clip (2 minutes): long enough to interrupt on a fast machine too.
     clip = (decode_audio(str(DEMO)) * 32767).astype("<i2").tobytes()
     stream = tmp_path / "stop.wav"
     with wave.open(str(stream), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(16000)
-        out.writeframes(clip * 3)
+        out.writeframes(clip * 2)
     db = tmp_path / "w.db"
     cmd = [sys.executable, "-m", "annotator", "transcribe", str(stream), "--threads", "1",
            "--db", str(db)]
