@@ -139,6 +139,27 @@ def test_numpy_encoder_equals_senkos_torch_model(encoder: None) -> None:
         np.testing.assert_allclose(got, expected, atol=1e-4)
 
 
+def test_products_added_in_place_through_blas_equal_numpy_s(
+        encoder: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The encoder's trunk gives the same frames whether its convolutions add products in
+    place through numpy's OpenBLAS (``cblas_sgemm``) or through numpy (another BLAS)."""
+    from annotator.suggest import _campplus
+
+    audio = load_mono(DEMO)
+    f = _fbank.fbank(audio[RATE : int(3.3 * RATE)])
+    feats = (f - f.mean(axis=0))[None]
+    model = voices._model()
+    with _campplus.blas_threads(1):
+        fast = model.frames(feats)
+        monkeypatch.setattr(_campplus, "_sgemm", lambda: None)
+        plain = model.frames(feats)
+    np.testing.assert_allclose(fast, plain, rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="wrong shape"):
+        out = np.zeros((2, 3), dtype=np.float32)
+        _campplus._add_product(None, out, np.zeros((2, 4), dtype=np.float32),
+                               np.zeros((4, 3), dtype=np.float32), 1, 3)
+
+
 def test_weights_reader_refuses_anything_but_tensors(tmp_path: Any) -> None:
     """A weights file whose pickle names another global (code) is refused, not run."""
     import pickle
