@@ -58,7 +58,9 @@ from annotator.transcribe.cluster import (  # noqa: E402
 
 pytestmark = pytest.mark.engine
 
-CLIPS = [DATA / "goforward.wav", DATA / "mister_quilter_1272-128104-0000.wav", DATA / "jfk.flac"]
+#: The shortest real clips (2.8 s, 5.9 s, 3.0 s).
+CLIPS = [DATA / "goforward.wav", DATA / "mister_quilter_1272-128104-0000.wav",
+         DATA / "librivox_sense_and_sensibility_01_0880.wav"]
 #: The demo's first 36 s in 4-second pieces: two pieces, cut at 3.4 s (a cut needs 30 s of
 #: audio after the piece's length to search in, chunks.SEARCH_S, so no shorter file has two).
 PIECES = replace(TranscribeOptions(), chunk_s=4.0)
@@ -268,13 +270,18 @@ def test_a_forced_rerun_by_path_is_stored_as_pieces_arrive(
     assert sent == [f"0 path {where}", f"1 path {where}", f"1 path {where}"]  # no bytes, ever
 
 
-def test_a_worker_with_another_version_stops_the_batch(client: Client, tmp_path: Path) -> None:
+@pytest.mark.parametrize("checked_by", ["worker", "client"])
+def test_a_worker_with_another_version_stops_the_batch(
+    client: Client, tmp_path: Path, checked_by: str
+) -> None:
     """A worker running another annotator version than the client refuses its task before
-    decoding, and the batch stops with an error naming the worker and both versions."""
+    decoding, and the batch stops with an error naming the worker and both versions. A
+    worker that does not check (an older annotator) is refused by the client when its
+    piece arrives: nothing it decoded is stored."""
     with Workspace(tmp_path / "w.db") as ws:
         with pytest.raises(WorkerMismatch) as caught:
             run_cluster_batch(ws, [CLIPS[0]], TranscribeOptions(), scheduler="", client=client,
-                              task=_other_version("0.0.1"))
+                              task=_other_version("0.0.1", checks=checked_by == "worker"))
         assert ws.conn.execute("SELECT COUNT(*) FROM run").fetchone()[0] == 0
     error = caught.value
     assert error.theirs["annotator"] == "0.0.1" and error.ours["annotator"] == __version__
@@ -317,25 +324,22 @@ def test_a_file_failing_in_a_later_piece_keeps_its_stored_pieces(
     assert last is not None and last.piece == 1
 
 
-def test_the_command_line_with_a_scheduler_address(client: Client, tmp_path: Path) -> None:
-    address = client.scheduler.address
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ANNOTATOR_SCHEDULER", address)
-        code = main(["transcribe", str(CLIPS[0]), "--db", str(tmp_path / "w.db"), "--json"])
-    assert code == 0
-    assert main(["transcribe", str(CLIPS[0]), "--shared-fs", "--db", str(tmp_path / "w.db")]) == 2
-
-
-def test_the_command_line_json_lists_every_file(
+def test_the_command_line_with_a_scheduler_address(
     client: Client, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The scheduler's address from $ANNOTATOR_SCHEDULER (the same option as --scheduler),
+    files read in place (--shared-fs): a file that fails fails alone (exit 1) and --json
+    lists every file; --shared-fs without a scheduler is a usage error (exit 2)."""
     corrupt = tmp_path / "corrupt.wav"
     corrupt.write_bytes(b"RIFF" + b"\x01" * 100)
-    code = main(["transcribe", str(corrupt), str(CLIPS[0]), "--db", str(tmp_path / "w.db"),
-                 "--json", "--scheduler", client.scheduler.address, "--shared-fs"])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ANNOTATOR_SCHEDULER", client.scheduler.address)
+        code = main(["transcribe", str(corrupt), str(CLIPS[0]), "--db", str(tmp_path / "w.db"),
+                     "--json", "--shared-fs"])
     assert code == 1  # a file failed; the other was still done
     listed = json.loads(capsys.readouterr().out)
     assert [item["status"] for item in listed] == ["failed", "done"]
+    assert main(["transcribe", str(CLIPS[0]), "--shared-fs", "--db", str(tmp_path / "w.db")]) == 2
 
 
 def test_scheduler_addresses() -> None:
@@ -393,8 +397,9 @@ def _logging(folder: Path) -> Task:
     return task
 
 
-def _other_version(version: str) -> Task:
-    """The worker says it runs annotator ``version`` (for this task only)."""
+def _other_version(version: str, *, checks: bool) -> Task:
+    """The worker says it runs annotator ``version`` (for this task only); unless it
+    ``checks``, it decodes whatever versions the client runs, as an older worker would."""
     def task(job: Job, data: bytes | None = None) -> Transcribed | Failed | Unheld:
         from annotator.transcribe import cluster_task
 
@@ -402,7 +407,7 @@ def _other_version(version: str) -> Task:
         real = cluster_task._process["annotator"]
         cluster_task._process["annotator"] = version
         try:
-            return transcribe_task(job, data)
+            return transcribe_task(job if checks else replace(job, versions=None), data)
         finally:
             cluster_task._process["annotator"] = real
 
