@@ -94,7 +94,6 @@ from annotator.transcribe.cluster_task import (
 from annotator.transcribe.engine import Engine, EngineEvent, EngineInfo, TranscribeOptions
 from annotator.transcribe.models import ResolvedModel, resolve_model
 from annotator.transcribe.pipeline import (
-    Action,
     Cancelled,
     FileResult,
     FileStatus,
@@ -138,10 +137,15 @@ class _Replay:
     """What :func:`transcribe_file` needs of an :class:`Engine`, answered from a worker's
     result for one piece: the model, versions and options it ran with, and its events
     replayed, followed (unless it is the file's last piece) by the next piece's checkpoint
-    and :class:`Paused`, so the run is stored up to there and stays running."""
+    and :class:`Paused`, so the run is stored up to there and stays running.
 
-    def __init__(self, part: Transcribed, warning: str | None, *, last: bool) -> None:
-        self.part, self.last = part, last
+    ``started`` is called once the piece's first event (its checkpoint) is stored, when the
+    run it goes into exists: the piece's worker is recorded there, so segments stored
+    before a Ctrl-C in the middle of the piece already name their worker."""
+
+    def __init__(self, part: Transcribed, warning: str | None, *, last: bool,
+                 started: Callable[[], None]) -> None:
+        self.part, self.last, self.started = part, last, started
         self.model = part.model
         self.versions = part.versions
         self.router = _RouterNote(warning)
@@ -164,7 +168,14 @@ class _Replay:
         return info, self._events()
 
     def _events(self) -> Iterator[EngineEvent]:
-        yield from self.part.events
+        told = False
+        for event in self.part.events:
+            yield event
+            if not told:
+                told = True
+                self.started()
+        if not told:  # a file without audio: no event
+            self.started()
         if not self.last:
             if self.part.next is not None:
                 yield self.part.next  # stored: a restarted client resumes there
@@ -435,6 +446,7 @@ class _Drain:
             raise part  # not about this file: no piece from that worker can be stored
         if isinstance(part, AnnotatorError):
             return self.failed(item, part)
+        self.check_versions(part)
         if self.on_piece is not None:
             self.on_piece(item.info.path, part)
         if item.language is None:
@@ -451,6 +463,18 @@ class _Drain:
                 raise  # not about this file: the whole batch cannot go on
             return self.failed(item, exc)
 
+    def check_versions(self, part: Transcribed) -> None:
+        """Refuse a piece decoded with other versions than the client's, as the worker
+        itself does before decoding (:class:`WorkerMismatch`): checked here again because
+        a worker with an older annotator may not know the rule."""
+        record = part.worker
+        theirs = {"annotator": str(record.get("annotator")), **record.get("engine", {})}
+        if theirs != self.versions:
+            address = record.get("address")
+            host = str(record.get("host"))
+            raise WorkerMismatch(host if address is None else f"{host} ({address})",
+                                 theirs, self.versions)
+
     def store(self, item: _Pending, part: Transcribed) -> bool:
         """Store one piece and the worker that decoded it; True when it was the file's last
         piece and the file is stored."""
@@ -463,8 +487,13 @@ class _Drain:
         def on_wait(holder: dict[str, Any]) -> None:
             self.sink.waiting(path, holder)
 
+        def started() -> None:  # the piece's run exists now (see _Replay)
+            run = self.ws.unfinished_run(self.ws.media_by_sha(item.info.sha256).id)
+            if run is not None:
+                workers.record(self.ws, run.id, part.piece, part.worker)
+
         # _Replay has every attribute transcribe_file uses of an Engine (see its docstring).
-        replay = cast(Engine, _Replay(part, item.warning, last=last))
+        replay = cast(Engine, _Replay(part, item.warning, last=last, started=started))
         try:
             outcome = transcribe_file(
                 self.ws, replay, item.info, force=self.force,
@@ -474,11 +503,7 @@ class _Drain:
             with contextlib.suppress(NotFoundError):
                 run = self.ws.unfinished_run(self.ws.media_by_sha(item.info.sha256).id)
                 item.run_id = None if run is None else run.id
-            if item.run_id is not None:
-                workers.record(self.ws, item.run_id, part.piece, part.worker)
             return False
-        if outcome.plan.action is not Action.SKIP and outcome.run is not None:
-            workers.record(self.ws, outcome.run.id, part.piece, part.worker)
         fill_result(item.result, self.ws, outcome, self.options)
         if item.result.status is FileStatus.DONE:
             start = item.resumed_at

@@ -188,10 +188,14 @@ def test_pieces_on_several_workers_and_a_restarted_client_give_one_process_words
         assert pieces[1][1] != int(marker.read_text())  # the killed piece ran again elsewhere
         media = ws.media_by_sha(file_sha256(excerpt))
         assert ws.current_run(media.id) is None  # not done
+        stopped = ws.unfinished_run(media.id)
+        assert stopped is not None  # its segments so far name their workers:
+        assert [(w["piece"], w["pid"]) for w in workers.of_run(ws, stopped.id)] == pieces
         results: list[FileResult] = run_cluster_batch(
             ws, [CLIPS[0], excerpt], PIECES, scheduler="", client=client,
             task=_recording(sent),
-            on_piece=lambda _path, part: pieces.append((part.piece, part.worker["pid"])),
+            on_piece=lambda path, part: path == excerpt and pieces.append(
+                (part.piece, part.worker["pid"])),
         )
         assert [r.status for r in results] == [FileStatus.DONE, FileStatus.DONE]
         assert results[0].note is None
@@ -209,6 +213,7 @@ def test_pieces_on_several_workers_and_a_restarted_client_give_one_process_words
     assert sorted(p.name.rsplit("-", 1)[0] for p in sent.iterdir()) == [
         f"{excerpt.name}-1", f"{CLIPS[0].name}-0"]
     # provenance: piece 0 by its first worker, piece 1 by the worker of the resumed decode
+    assert len(pieces) == 3 and pieces[2][0] == 1
     assert [(w["piece"], w["pid"]) for w in decoded_by] == [(0, pieces[0][1]), pieces[-1]]
     for w in decoded_by:
         assert w["host"] and w["annotator"] == __version__ and w["engine"]["ctranslate2"]
@@ -256,7 +261,7 @@ def test_a_forced_rerun_by_path_is_stored_as_pieces_arrive(
         assert last is not None and last.piece == 1  # the first piece was stored, and kept
         kept = [(d.index, d.start_ms, d.end_ms, d.text, d.words) for d in ws.drafts(forced.id)]
         assert 2 <= len(kept) < len(local) and kept == local[:len(kept)]
-        assert [w["piece"] for w in workers.of_run(ws, forced.id)] == [0]
+        assert [w["piece"] for w in workers.of_run(ws, forced.id)] == [0, 1]
         (result,) = run_cluster_batch(ws, [excerpt], PIECES, scheduler="", client=client,
                                       force=True, shared_fs=True, task=_logging(log))
         assert result.status == FileStatus.DONE
