@@ -129,7 +129,8 @@ class Transcribed:
 
 @dataclass(frozen=True)
 class Failed:
-    """A file's own error, sent back as a value so Dask does not retry it elsewhere."""
+    """A file's own error, sent back as a value so Dask does not retry it elsewhere (or a
+    :class:`WorkerMismatch`, which the client raises: it stops the batch)."""
 
     error: AnnotatorError
     worker: dict[str, Any]
