@@ -31,11 +31,13 @@ def _say(message: str) -> None:
 @click.option("--name", default=None, metavar="STEM",
               help="Name of the captured file, without suffix (default: the source's name and "
                    "the UTC start time).")
-@click.option("--via", type=click.Choice(["auto", "hls", "file", "remux"]), default="auto",
-              show_default=True,
+@click.option("--via", type=click.Choice(["auto", "hls", "file", "remux", "relay"]),
+              default="auto", show_default=True,
               help="How to read SOURCE: hls (http(s) .m3u8 fetched segment by segment, original "
                    "bytes kept), file (a local file still growing, copied as it grows), remux "
-                   "(RTMP/SRT/RTSP/DASH or anything FFmpeg opens, packets copied into MPEG-TS).")
+                   "(RTMP/RTSP or anything PyAV's FFmpeg opens, packets copied into MPEG-TS), "
+                   "relay (DASH .mpd and srt://, which PyAV cannot open: the ffmpeg program "
+                   "copies the packets into MPEG-TS).")
 @click.option("--give-up", "give_up", type=click.FloatRange(1, 86400), default=60.0,
               show_default=True, metavar="SECONDS",
               help="End the capture after this long without reading anything (drops are "

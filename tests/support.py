@@ -9,13 +9,17 @@ there is a broken setup or a file somebody forgot to commit, and a silent skip w
 from __future__ import annotations
 
 import csv
+import functools
+import http.server
 import importlib.util
 import os
 import re
 import shutil
+import socket
+import threading
 import warnings
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 
@@ -190,3 +194,36 @@ class DiskFull:
             raise sqlite3.OperationalError("database or disk is full")
         self.allowed -= 1
         return self.original(*args)
+
+
+class Server:
+    """A static HTTP server for one folder on 127.0.0.1 (a live stream's folder, as a CDN
+    would serve it) that can be stopped and restarted on the same port."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self.httpd: http.server.ThreadingHTTPServer | None = None
+
+    def start(self) -> None:
+        handler = functools.partial(_QuietHandler, directory=str(self.folder))
+        self.httpd = _QuietServer(("127.0.0.1", self.port), handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self.httpd is not None:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self.httpd = None
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client hanging up mid-response (a capture stopping) is not news

@@ -58,7 +58,7 @@ def chain_hash(previous: str, piece_sha256: str) -> str:
 class Capture:
     id: int
     source: str
-    kind: str  # "hls", "growing", "remux"
+    kind: str  # "hls", "growing", "remux", "relay"
     path: str  # the captured file
     media_id: int | None
     started_at: str

@@ -1,7 +1,7 @@
 """``annotator capture``: copy a live source into the workspace, hashed as it arrives.
 
-The loop: a source (:mod:`.hls`, :mod:`.growing`, :mod:`.remux`) yields arrivals; each one
-is appended to the captured file, synced and recorded with its hash chain
+The loop: a source (:mod:`.hls`, :mod:`.growing`, :mod:`.remux`, :mod:`.relay`) yields
+arrivals; each one is appended to the captured file, synced and recorded with its hash chain
 (:class:`~annotator.live.pieces.PieceWriter`); the media record of the captured file follows
 it (so ``annotator list``/``review`` see it while it grows); a transcriber
 (:mod:`.follow`), if asked for, is woken. A stop request (the first Ctrl-C, see
@@ -32,6 +32,7 @@ from annotator.live.growing import GrowingSource
 from annotator.live.hls import HlsSource
 from annotator.live.link import GIVE_UP_S, Link
 from annotator.live.pieces import Arrival, PieceWriter
+from annotator.live.relay import RelaySource
 from annotator.live.remux import RemuxSource
 
 
@@ -66,8 +67,9 @@ _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
 
 def source_kind(source: str, via: str = "auto") -> str:
-    """Which reader a source needs: "hls" (http(s) .m3u8), "file" (a local path), else
-    "remux" (rtmp://, srt://, rtsp://, a DASH .mpd, any other URL FFmpeg opens)."""
+    """Which reader a source needs: "hls" (http(s) .m3u8), "file" (a local path), "relay"
+    (a DASH .mpd or srt://: the system ffmpeg), else "remux" (rtmp://, rtsp://, any other URL
+    PyAV's FFmpeg opens)."""
     if via != "auto":
         return via
     if not _URL.match(source) or source.startswith("file://"):
@@ -75,6 +77,8 @@ def source_kind(source: str, via: str = "auto") -> str:
     lower = source.lower().split("?", 1)[0]
     if lower.startswith(("http://", "https://")) and lower.endswith((".m3u8", ".m3u")):
         return "hls"
+    if lower.endswith(".mpd") or lower.startswith("srt://"):
+        return "relay"  # PyAV's FFmpeg has no DASH demuxer and no srt://
     return "remux"
 
 
@@ -119,7 +123,9 @@ def open_source(kind: str, source: str, link: Link, options: CaptureOptions) -> 
         return GrowingSource(path, link, idle_s=options.idle_s)
     if kind == "remux":
         return RemuxSource(source, link)
-    raise UsageError(f"--via takes hls, file or remux, not {kind!r}")
+    if kind == "relay":
+        return RelaySource(source, link)
+    raise UsageError(f"--via takes hls, file, remux or relay, not {kind!r}")
 
 
 def run_capture(

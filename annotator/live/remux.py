@@ -1,9 +1,10 @@
-"""Other live sources (RTMP, SRT, RTSP, DASH, anything FFmpeg opens): remuxed with PyAV.
+"""Other live sources (RTMP, RTSP, anything PyAV's FFmpeg opens): remuxed with PyAV.
 
 The stream's packets are copied without re-encoding into MPEG-TS (playable from any point
 of a growing file), handed over every ``piece_s`` seconds of stream time at a video keyframe
 (or any packet of an audio-only stream). Tested on loopback with RTMP (ffmpeg as the
-server); PyAV's wheel has no SRT (libsrt), which is said at once rather than retried. An
+server); PyAV's wheel has no SRT (libsrt) and no DASH demuxer (libxml2): those go through
+the system ffmpeg (:mod:`.relay`); any other protocol it lacks is said at once, not retried. An
 RTMP server that ends its stream closes the connection with an I/O error, which reads as a
 drop: the capture then ends after ``--give-up`` seconds without data. A drop reopens the
 source after the :class:`Link` 's backoff; the new connection starts a new MPEG-TS section

@@ -13,14 +13,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import http.server
 import io
 import json
 import os
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -36,37 +34,9 @@ from annotator.cli import main
 from annotator.core import captures
 from annotator.core.store import Workspace
 
-from support import ROOT, demo_excerpt, require_tool
+from support import ROOT, Server, demo_excerpt, require_tool
 
 CLIP_S = 45
-
-
-class Server:
-    """A static HTTP server for one folder on 127.0.0.1 that can be stopped and restarted
-    on the same port."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = int(probe.getsockname()[1])
-        self.httpd: http.server.ThreadingHTTPServer | None = None
-
-    def start(self) -> None:
-        handler = functools.partial(_QuietHandler, directory=str(self.folder))
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self.httpd is not None:
-            self.httpd.shutdown()
-            self.httpd.server_close()
-            self.httpd = None
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
