@@ -150,25 +150,28 @@ def result_json(result: Any) -> dict[str, object]:
 
 def media_json(ws: Workspace, media: Any) -> dict[str, object]:
     """One media of ``list --json``."""
+    from annotator.core import runs
     from annotator.core.document import held_back, run_in_progress, transcript_warnings
+    from annotator.core.model import RunStatus
 
     total, reviewed = ws.segment_counts(media.id)
-    run, partial = ws.current_run(media.id), ws.unfinished_run(media.id)
-    shown = run or partial
+    partial, shown = ws.unfinished_run(media.id), runs.layer_run(ws, media.id)
     live = partial is not None and run_in_progress(ws, media, partial)
     if live:
         status = "running"
-    elif run is not None:
-        status = "done"
-    else:
-        status = "interrupted" if partial is not None else "not transcribed"
+    elif shown is None:
+        status = "not transcribed"
+    else:  # an interrupted forced re-run whose segments replaced the layer is interrupted
+        status = "done" if shown.status == RunStatus.DONE else "interrupted"
     return {
         "id": media.id, "file": Path(media.path).name, "path": media.path,
         "typed_path": media.typed_path, "sha256": media.sha256, "size": media.size,
         "duration_ms": media.duration_ms, "added_at": media.added_at, "segments": total,
         "reviewed": reviewed, "held_back": len(held_back(ws, media.id)),
         "model": shown.model_id if shown is not None else None, "status": status,
-        "warnings": list(transcript_warnings(shown, total, in_progress=live and shown is partial)),
+        "warnings": list(transcript_warnings(
+            shown, total,
+            in_progress=live and shown is not None and shown.status != RunStatus.DONE)),
     }
 
 

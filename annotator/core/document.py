@@ -161,7 +161,7 @@ def held_back(ws: Workspace, media_id: int) -> list[SuppressedSegment]:
     """Machine segments the media's run held back as heard in silence (see
     :class:`SuppressedSegment`): shown as a count by the CLI and the review app, so nobody
     forgets they exist."""
-    run = ws.current_run(media_id) or ws.unfinished_run(media_id)
+    run = runs.layer_run(ws, media_id)
     return [] if run is None else ws.suppressed(run.id)
 
 
@@ -203,7 +203,7 @@ def load_transcript(ws: Workspace, media_id: int) -> Transcript:
         media = ws.media(media_id)
         # The run whose segments these are: a finished one, else the one still running (or
         # interrupted), so an export made mid-transcription still names its model and status.
-        run = ws.current_run(media_id) or ws.unfinished_run(media_id)
+        run = runs.layer_run(ws, media_id)
         segments = tuple(ws.segments(media_id))
         speakers = {sp.id: sp for sp in ws.speakers(media_id)}
         cb_id = ws.media_codebook(media_id)

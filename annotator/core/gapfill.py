@@ -196,7 +196,7 @@ def visible_gaps(ws: Workspace, media_id: int) -> list[SpeechGap]:
     """
     from annotator.core import runs
 
-    run = ws.current_run(media_id) or ws.unfinished_run(media_id)
+    run = runs.layer_run(ws, media_id)
     if run is None:
         return []
     measured = runs.coverage(ws, run.id)

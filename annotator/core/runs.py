@@ -257,3 +257,17 @@ def finish_done(
     if heard is not None and heard.low:
         found.append(f"low coverage: {heard.summary()} (see the speech gaps)")
     finish(ws, run_id, RunStatus.DONE, decoded_ms=decoded_ms, warnings=found)
+
+
+def layer_run(ws: Workspace, media_id: int) -> Run | None:
+    """The run whose machine text the review layer holds, which exports, reports and
+    ``list`` describe: the latest finished run, unless a newer full run left unfinished has
+    stored a segment (a forced re-run replaces the layer with its first segment, so once
+    interrupted the layer is its partial transcript, not the older run's); else the
+    unfinished one."""
+    done, partial = ws.current_run(media_id), ws.unfinished_run(media_id)
+    if done is None or partial is None:
+        return done or partial
+    stored = ws.conn.execute(
+        "SELECT 1 FROM draft_segment WHERE run_id=? LIMIT 1", (partial.id,)).fetchone()
+    return partial if stored is not None else done

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from annotator.core import gapfill
+from annotator.core import gapfill, runs
 from annotator.core.model import Run, Segment
 from annotator.tui.display import clock
 from annotator.tui.gaps import GapFiller, GapRow, RetranscribeRequest, gap_rows, with_gaps
@@ -46,7 +46,7 @@ class GapView:
         was written) and how many gaps there are, in a notification and the status bar."""
         session = self.screen.session
         ws = session.ws
-        run = ws.current_run(session.media_id) or ws.unfinished_run(session.media_id)
+        run = runs.layer_run(ws, session.media_id)
         warnings = list(run.warnings) if run is not None else []
         gaps = gapfill.visible_gaps(ws, session.media_id)
         self.screen.status.warning = "; ".join(warnings)

@@ -289,3 +289,34 @@ def test_held_back_segments_are_kept_across_a_resume(tmp_path: Path, engine: Eng
         transcribe_probed(ws, engine, info)
         assert ws.run(run.id).status == RunStatus.DONE
         assert [s.text for s in ws.suppressed(run.id)] == ["Stay in the car."]
+
+
+def test_an_interrupted_forced_rerun_is_what_exports_and_list_describe(
+    workspace_copy: Workspace, demo_media_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A forced re-run replaces the review layer with its first segment; stopped after 3 (a
+    full disk here), the layer holds those 3, so the transcript, its export warnings and
+    ``list`` must describe that interrupted run, not the older finished one."""
+    from annotator.cli_output import media_json
+
+    from support import DiskFull
+
+    ws = workspace_copy
+    finished = ws.current_run(demo_media_id)
+    assert finished is not None
+    monkeypatch.setattr(runs, "store_draft", DiskFull(3))
+    try:
+        (result,) = run_batch(ws, [DEMO], TranscribeOptions(), force=True)
+        assert result.status == "failed"
+    except Exception as exc:  # the full disk may also refuse the failed status
+        assert "full" in str(exc)
+    monkeypatch.undo()
+    transcript = load_transcript(ws, demo_media_id)
+    assert len(transcript.segments) == 3
+    assert transcript.run is not None and transcript.run.id != finished.id
+    assert any(w.startswith("partial transcript") for w in transcript.warnings)
+    listed = media_json(ws, ws.media(demo_media_id))
+    assert listed["status"] == "interrupted" and listed["segments"] == 3
+    warnings = listed["warnings"]
+    assert isinstance(warnings, list)
+    assert any(str(w).startswith("partial transcript") for w in warnings)
