@@ -115,7 +115,7 @@ def clean_demo(tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
     return _clean(tmp_path_factory.mktemp("clean"), DEMO)
 
 
-@pytest.mark.parametrize(("after", "sig"), [(3, signal.SIGKILL), (8, signal.SIGINT)])
+@pytest.mark.parametrize(("after", "sig"), [(3, signal.SIGKILL), (5, signal.SIGINT)])
 def test_stopped_run_resumes_to_the_clean_transcript(
     tmp_path: Path, clean_demo: Snapshot, after: int, sig: signal.Signals
 ) -> None:

@@ -7,11 +7,7 @@ espeak-ng in Spanish, French and German, and on English and Spanish lines altern
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
 import speech_clips
@@ -31,7 +27,7 @@ from annotator.transcribe.routing import (
     route_stretches,
 )
 
-from support import DiskFull, require_tool, wer
+from support import require_tool, wer
 
 # -- the policy ----------------------------------------------------------------------------
 
@@ -225,48 +221,6 @@ def test_forced_language_detects_nothing(
 
 def test_clip_maker_tools_are_listed() -> None:
     assert speech_clips.VOICES.keys() >= {"en", "es", "fr", "de"}
-
-
-def _drafts(ws: Workspace, path: Path) -> list[tuple[Any, ...]]:
-    media = ws.find_media(str(path))
-    run = ws.current_run(media.id)
-    assert run is not None
-    languages = runs.draft_languages(ws, media.id)
-    return [(d.start_ms, d.end_ms, d.text, d.words, languages[d.id]) for d in ws.drafts(run.id)]
-
-
-def test_a_bilingual_run_resumed_in_a_later_piece_equals_a_clean_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Two pieces of English and Spanish lines (each piece split by language); the disk
-    fills in the second piece, and the retry completes the run to what a clean run stored,
-    languages and models included."""
-    require_tool("espeak-ng")
-    clip, _lines = make_clip(tmp_path, "long", bilingual_lines(4) * 2)  # about 50 s
-    # without the translation layer (its own tests cover it): three runs of 50 s of speech
-    # with it cost about 2.5 min of the suite
-    options = dataclasses.replace(TranscribeOptions(), chunk_s=8, translate=None)
-    engine = Engine(options)
-    with Workspace(tmp_path / "clean.db") as ws:
-        (done,) = run_batch(ws, [clip], options, engine_factory=lambda _o: engine)
-        assert done.status == "done"
-        clean = _drafts(ws, clip)
-        run = ws.current_run(ws.find_media(str(clip)).id)
-        assert run is not None
-        pieces = ws.conn.execute(
-            "SELECT COUNT(*) FROM run_checkpoint WHERE run_id=?", (run.id,)).fetchone()[0]
-    # (in 8-s pieces a lone Spanish line can make Thai a candidate: see routing.py)
-    assert pieces >= 2 and {lang.language for *_, lang in clean} >= {"en", "es"}
-    db = tmp_path / "w.db"
-    monkeypatch.setattr(runs, "store_draft", DiskFull(len(clean) - 3))
-    with Workspace(db) as ws, contextlib.suppress(sqlite3.OperationalError):
-        (failed,) = run_batch(ws, [clip], options, engine_factory=lambda _o: engine)
-        assert failed.status == "failed"
-    monkeypatch.undo()
-    with Workspace(db) as ws:
-        (result,) = run_batch(ws, [clip], options, engine_factory=lambda _o: engine)
-        assert result.status == "done" and "resumed" in (result.note or "")
-        assert _drafts(ws, clip) == clean
 
 
 def test_every_other_language_gets_an_english_translation_by_default(

@@ -117,9 +117,10 @@ async def test_real_mpv_plays_and_the_table_follows(make_app: AppFactory,
         await pilot.press("j", "j", "enter")
         target = app.review.session.segments[2]
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline:  # the position and the row follow the player
             pos = app.review.status.position_ms
-            if pos is not None and pos > target.start_ms + 300:
+            if (pos is not None and pos > target.start_ms + 300
+                    and app.review.table.playing_id == target.id):
                 break
             await pilot.pause(0.05)
         assert app.review.status.position_ms is not None
