@@ -9,6 +9,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,13 @@ def _check(result: CaptureResult, clip: Path, ws: Workspace, least: int) -> None
     assert not wrong, (first, wrong[:5], len(copied), captures.gaps(ws, cap.id))
 
 
+def _wait_for(ready: Callable[[], bool], seconds: float = 20) -> None:
+    """Poll ``ready`` until it holds (the publisher has started), for at most ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not ready() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def _udp_bound(port: int) -> bool:
     """Is a UDP socket bound to ``port`` on this machine (Linux: /proc/net/udp)?"""
     table = Path("/proc/net/udp").read_text().splitlines()[1:]
@@ -89,9 +97,7 @@ def test_a_live_dash_stream_is_captured_through_ffmpeg(
          "-seg_duration", "1", "-window_size", "0", "-use_timeline", "0",
          str(folder / "live.mpd")])
     try:
-        deadline = time.monotonic() + 20
-        while not (folder / "live.mpd").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        _wait_for((folder / "live.mpd").exists)
         with Workspace(tmp_path / "annotator.db") as ws:
             result = run_capture(
                 ws, f"http://127.0.0.1:{server.port}/live.mpd",
@@ -120,9 +126,7 @@ def test_an_srt_stream_is_captured_through_ffmpeg(
     try:
         # a caller that finds no listener waits for SRT's connect timeout (3 s): wait until
         # the listener's UDP port is open (the listener sends nothing before a caller comes)
-        deadline = time.monotonic() + 20
-        while not _udp_bound(port) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        _wait_for(lambda: _udp_bound(port))
         with Workspace(tmp_path / "annotator.db") as ws:
             result = run_capture(
                 ws, f"srt://127.0.0.1:{port}?mode=caller",
