@@ -38,11 +38,14 @@ MAX_PIECE = 8 << 20
 RW_TIMEOUT_US = "10000000"
 
 
-def relay_command(ffmpeg: str, url: str) -> list[str]:
+def relay_command(ffmpeg: str, url: str, setpriv: str | None = None) -> list[str]:
     """The ffmpeg command that copies ``url``'s audio and video packets into MPEG-TS on its
-    standard output (every stream, so nothing the source sent is left out)."""
+    standard output (every stream, so nothing the source sent is left out). With
+    ``setpriv`` (util-linux) ffmpeg gets SIGTERM when this process dies, however it dies:
+    a DASH reader waiting for segments that never come would otherwise poll for ever."""
     timeout = ["-rw_timeout", RW_TIMEOUT_US] if url.lower().startswith(("http", "srt")) else []
-    return [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", *timeout,
+    orphan = [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
+    return [*orphan, ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", *timeout,
             # probe 2 s of stream, not 5: nothing is written before probing ends
             "-analyzeduration", "2000000", "-i", url,
             "-map", "0:v?", "-map", "0:a?", "-c", "copy",
@@ -78,7 +81,8 @@ class RelaySource:
 
     def _relay(self, ffmpeg: str) -> Generator[Arrival, None, tuple[int, str]]:
         """One ffmpeg relay: its output as arrivals; returns (exit status, last error line)."""
-        proc = subprocess.Popen(relay_command(ffmpeg, self.url), stdin=subprocess.DEVNULL,
+        command = relay_command(ffmpeg, self.url, shutil.which("setpriv"))
+        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         assert proc.stdout is not None and proc.stderr is not None
         chunks: queue.Queue[bytes] = queue.Queue()

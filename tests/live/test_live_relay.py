@@ -147,3 +147,45 @@ def test_without_the_ffmpeg_program_the_capture_says_what_to_install(
             out=tmp_path / "cap", name="none", give_up_s=30), threading.Event())
     assert result.capture.status == "lost" and result.pieces == 0
     assert "needs the ffmpeg program (apt-get install ffmpeg)" in (result.lost or "")
+
+
+def test_the_relay_dies_with_the_process_that_started_it(tmp_path: Path) -> None:
+    """A capture killed with SIGKILL (no cleanup runs) does not leave its ffmpeg behind:
+    here ffmpeg waits on a server that accepts and never answers, as a DASH reader waits for
+    segments that never come."""
+    import os
+    import signal
+    import sys
+
+    require_tool("ffmpeg")
+    require_tool("setpriv")
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/live.mpd"
+        script = (
+            "import threading\nfrom pathlib import Path\n"
+            "from annotator.core.store import Workspace\n"
+            "from annotator.live.capture import CaptureOptions, run_capture\n"
+            f"with Workspace({str(tmp_path / 'a.db')!r}) as ws:\n"
+            f"    run_capture(ws, {url!r}, CaptureOptions(out=Path({str(tmp_path)!r})),"
+            " threading.Event())\n")
+        capture = subprocess.Popen([sys.executable, "-c", script])
+        children = Path(f"/proc/{capture.pid}/task/{capture.pid}/children")
+        relay: list[int] = []
+
+        def started() -> bool:
+            relay[:] = [int(p) for p in children.read_text().split()] if children.exists() else []
+            return bool(relay)
+
+        _wait_for(started)
+        assert relay, "the capture started no relay"
+        capture.send_signal(signal.SIGKILL)
+        capture.wait(timeout=10)
+        _wait_for(lambda: not Path(f"/proc/{relay[0]}").exists()
+                  or "Z" in Path(f"/proc/{relay[0]}/stat").read_text().split()[2], 5)
+        alive = Path(f"/proc/{relay[0]}").exists() and "Z" not in Path(
+            f"/proc/{relay[0]}/stat").read_text().split()[2]
+        if alive:
+            os.kill(relay[0], signal.SIGKILL)
+        assert not alive, "ffmpeg outlived the capture that started it"
