@@ -91,8 +91,11 @@ def _stop_after(
 ) -> int:
     """Start ``annotator transcribe``, send ``sig`` once ``segments`` are stored (and the
     ``ready`` query returns a row), return its exit code."""
+    # SIGINT must not be ignored in the child: it is in a pytest-xdist worker (and in a
+    # shell's background jobs), and an ignored signal stays ignored across exec
     proc = subprocess.Popen(_command(db, media, *extra), env=_env(tmp_path),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         while proc.poll() is None:
             if _stored(db) >= segments and (ready is None or _query(db, ready)):
