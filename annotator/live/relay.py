@@ -25,17 +25,15 @@ import time
 from collections.abc import Generator, Iterator
 from typing import IO
 
+from annotator.live.growing import MAX_PIECE
 from annotator.live.link import Link
 from annotator.live.pieces import Arrival
+from annotator.live.remux import RW_TIMEOUT_US
 
 #: Seconds of wall time per piece (the relay copies in real time).
 PIECE_S = 2.0
 #: MPEG-TS packet size: pieces end on a packet boundary.
 TS_PACKET = 188
-#: Most bytes held before a piece is handed over anyway.
-MAX_PIECE = 8 << 20
-#: Microseconds the relay waits on a silent connection before it gives up (a drop).
-RW_TIMEOUT_US = "10000000"
 
 
 def relay_command(ffmpeg: str, url: str, setpriv: str | None = None) -> list[str]:
@@ -59,14 +57,12 @@ class RelaySource:
 
     kind = "relay"
 
-    def __init__(self, url: str, link: Link, piece_s: float = PIECE_S,
-                 ffmpeg: str | None = None) -> None:
+    def __init__(self, url: str, link: Link, piece_s: float = PIECE_S) -> None:
         self.url, self.link, self.piece_s = url, link, piece_s
-        self.ffmpeg = ffmpeg
         self.suffix = ".ts"
 
     def arrivals(self) -> Iterator[Arrival]:
-        ffmpeg = self.ffmpeg or shutil.which("ffmpeg")
+        ffmpeg = shutil.which("ffmpeg")
         if ffmpeg is None:
             self.link.lost = (
                 f"reading {self.url.split('://', 1)[0]}:// or DASH needs the ffmpeg program "

@@ -67,6 +67,14 @@ def _wait_for(ready: Callable[[], bool], seconds: float = 20) -> None:
         time.sleep(0.05)
 
 
+def _running(pid: int) -> bool:
+    """Is process ``pid`` alive (not gone, not a zombie waiting to be reaped)?"""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def _udp_bound(port: int) -> bool:
     """Is a UDP socket bound to ``port`` on this machine (Linux: /proc/net/udp)?"""
     table = Path("/proc/net/udp").read_text().splitlines()[1:]
@@ -182,10 +190,8 @@ def test_the_relay_dies_with_the_process_that_started_it(tmp_path: Path) -> None
         assert relay, "the capture started no relay"
         capture.send_signal(signal.SIGKILL)
         capture.wait(timeout=10)
-        _wait_for(lambda: not Path(f"/proc/{relay[0]}").exists()
-                  or "Z" in Path(f"/proc/{relay[0]}/stat").read_text().split()[2], 5)
-        alive = Path(f"/proc/{relay[0]}").exists() and "Z" not in Path(
-            f"/proc/{relay[0]}/stat").read_text().split()[2]
+        _wait_for(lambda: not _running(relay[0]), 5)
+        alive = _running(relay[0])
         if alive:
             os.kill(relay[0], signal.SIGKILL)
         assert not alive, "ffmpeg outlived the capture that started it"
