@@ -118,7 +118,10 @@ class Checkpoint:
     Positions are stream samples at 16 kHz (exact; milliseconds would lose the sample a
     restart falls on). ``cut_sample`` is -1 for the first piece (nothing before it).
     ``context`` is the prompt; ``carry`` holds the (end in seconds, tokens) of segments the
-    engine wrote before this piece that later cuts still look at.
+    engine wrote before this piece that later cuts still look at; ``languages``: what the run
+    heard before this piece, per language (sorted): milliseconds of speech and whether it is a
+    language of the run, which short stretches choose among
+    (:mod:`annotator.transcribe.routing`).
     """
 
     piece: int
@@ -127,6 +130,7 @@ class Checkpoint:
     first_index: int
     context: tuple[int, ...] = ()
     carry: tuple[tuple[float, tuple[int, ...]], ...] = ()
+    languages: tuple[tuple[str, int, bool], ...] = ()
 
     @property
     def restart_ms(self) -> int:

@@ -58,11 +58,12 @@ def save_checkpoint(ws: Workspace, run_id: int, cp: Checkpoint) -> None:
     with ws.transaction() as c:
         c.execute(
             "INSERT OR REPLACE INTO run_checkpoint(run_id, piece, restart_ms, cut_ms,"
-            " first_index, context, restart_sample, cut_sample, carry)"
-            " VALUES (?,?,?,?,?,?,?,?,?)",
+            " first_index, context, restart_sample, cut_sample, carry, languages)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?)",
             (run_id, cp.piece, cp.restart_ms, cp.cut_ms, cp.first_index,
              json.dumps(list(cp.context)), cp.restart_sample, cp.cut_sample,
-             json.dumps([[end, list(tokens)] for end, tokens in cp.carry])),
+             json.dumps([[end, list(tokens)] for end, tokens in cp.carry]),
+             json.dumps([list(heard) for heard in cp.languages])),
         )
         c.execute("UPDATE run SET heartbeat_at=? WHERE id=?", (utcnow(), run_id))
 
@@ -78,6 +79,9 @@ def last_checkpoint(ws: Workspace, run_id: int) -> Checkpoint | None:
         piece=row["piece"], restart_sample=row["restart_sample"], cut_sample=row["cut_sample"],
         first_index=row["first_index"], context=tuple(json.loads(row["context"])),
         carry=tuple((float(end), tuple(tokens)) for end, tokens in json.loads(row["carry"])),
+        languages=tuple(
+            (str(lang), int(ms), bool(known)) for lang, ms, known in json.loads(row["languages"])
+        ),
     )
 
 

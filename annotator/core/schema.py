@@ -339,4 +339,9 @@ MIGRATIONS: list[list[str]] = [
             PRIMARY KEY (run_id, piece)
         )""",
     ],
+    # 9: the languages a run has heard before each piece (annotator.transcribe.routing): JSON
+    # [[language, ms of speech heard, a language of the run], ...], carried from piece to
+    # piece so that short stretches of a later piece choose among them, and a resumed piece
+    # routes as the clean run did.
+    ["ALTER TABLE run_checkpoint ADD COLUMN languages TEXT NOT NULL DEFAULT '[]'"],
 ]

@@ -329,8 +329,10 @@ class Follower(threading.Thread):
         anchor = provisional[-1]
         cut = anchor.end_ms * SAMPLE_RATE // 1000
         restart = max(checkpoint.restart_sample, cut - TAIL_OVERLAP_S * SAMPLE_RATE)
+        # the languages the run heard before the piece: a tail pass routes with them, and
+        # its own (unsure, provisional) hearing is never stored (_segments_only)
         return Checkpoint(checkpoint.piece + 1, restart, cut, anchor.index + 1,
-                          checkpoint.context)
+                          checkpoint.context, languages=checkpoint.languages)
 
     def _tail(
         self, ws: Workspace, engine: Any, path: Path, run: Run, start: Checkpoint,

@@ -53,7 +53,7 @@ from annotator.transcribe.chunks import (
 )
 from annotator.transcribe.models import DEFAULT_MODEL, ResolvedModel, resolve_model
 from annotator.transcribe.router import Router
-from annotator.transcribe.routing import Heard
+from annotator.transcribe.routing import Heard, RunLanguages
 from annotator.transcribe.silence import CHECK_VAD, MIN_HEARD_SHARE, TOKEN_BUDGET, judge
 from annotator.transcribe.vad import speech_spans
 from annotator.transcribe.whisper_model import SilenceAwareWhisper
@@ -274,7 +274,11 @@ class Engine:
             if first is None:  # no audio at all
                 return EngineInfo(self.options.language or "", 0.0, {}), iter([StreamEnd(0)])
             self._fresh_decoder()
-            segments, info = self._start(first.audio, wanted, list(start.context))
+            segments, info = self._start(
+                first.audio, wanted, list(start.context), start.languages,
+                start.cut_sample - first.start_sample,
+            )
+            after_first = self.router.last_languages
         except MediaError:
             raise
         except Exception as exc:  # PyAV and the engine raise many types for bad input
@@ -292,7 +296,7 @@ class Engine:
         engine_info = EngineInfo(language, probability, used)
         threshold = info.transcription_options.no_speech_threshold
         return engine_info, self._stream(
-            path, start, first, segments, stream, info.language, threshold
+            path, start, first, (segments, after_first), stream, info.language, threshold
         )
 
     def _fresh_decoder(self) -> None:
@@ -330,12 +334,16 @@ class Engine:
         self._decoder_used = True
 
     def _start(
-        self, audio: Any, language: str | None, context: list[int] | None = None
+        self, audio: Any, language: str | None, context: list[int] | None = None,
+        carried: RunLanguages = (), cut: int = -1,
     ) -> tuple[Iterator[Heard], Any]:
         """The lazy segments (tagged with their language and model) and info for one piece;
         ``context`` is the prompt (the tokens the engine wrote just before this piece). The
-        router splits the piece by language when it can (:mod:`.router`)."""
-        return self.router.start(audio, language, context, self._transcribe)
+        router splits the piece by language when it can (:mod:`.router`), among what the
+        run heard before it (``carried``; ``cut``: where the piece's own speech begins in
+        ``audio``); what the run has heard after it is then in
+        ``self.router.last_languages``."""
+        return self.router.start(audio, language, context, self._transcribe, carried, cut)
 
     def _transcribe(
         self, whisper: Any, audio: Any, language: str | None, context: list[int] | None
@@ -348,8 +356,9 @@ class Engine:
         return segments, info
 
     def _stream(
-        self, path: Path, start: Checkpoint, first: Piece, segments: Any, rest: Iterator[Piece],
-        language: str, threshold: float,
+        self, path: Path, start: Checkpoint, first: Piece,
+        started: tuple[Any, RunLanguages], rest: Iterator[Piece], language: str,
+        threshold: float,
     ) -> Iterator[EngineEvent]:
         """Events of every piece, with times from the start of the file and one index
         sequence; errors name the file.
@@ -358,7 +367,9 @@ class Engine:
         before its cut, prompted with the tokens the engine wrote before that overlap, so it
         goes on as if the audio had not been cut (see :mod:`.chunks`); what the overlap
         yields again is dropped (:func:`after_cut`). Each piece starts with its
-        :class:`Checkpoint`: everything needed to decode it again the same way.
+        :class:`Checkpoint`: everything needed to decode it again the same way, including
+        the languages the run heard before it (``started``: the first piece's segments and
+        what the run has heard after it).
         """
         check = self.options.suppress_silent_hallucinations
         vad_check = check and self.options.vad_filter
@@ -368,18 +379,23 @@ class Engine:
         # (end in s, tokens) of engine segments that later cuts look at
         written: list[tuple[float, list[int]]] = [(e, list(t)) for e, t in start.carry]
         context = list(start.context)
+        segments, after = started
+        languages = start.languages  # what the run heard before this piece
         try:
             while True:
                 yield Checkpoint(
                     piece_no, offset, cut, index, tuple(context),
-                    tuple((e, tuple(t)) for e, t in written),
+                    tuple((e, tuple(t)) for e, t in written), languages,
                 )
                 if segments is None:
                     # A piece after the first is prepared once its checkpoint is out, so a
                     # caller that stops there (a cluster task decodes one piece, the next
                     # task starts from that checkpoint) has not paid for preparing it.
                     self._fresh_decoder()
-                    segments, _info = self._start(audio, language, context)
+                    segments, _info = self._start(audio, language, context, languages,
+                                                  cut - offset)
+                    after = self.router.last_languages
+                languages = after
                 end_sample = offset + len(audio)
                 spans = speech_spans(audio)  # where speech is heard: the check and coverage
                 self._take_skipped()  # windows dropped as silence count from this piece on

@@ -9,6 +9,12 @@ between them (the policy itself is :mod:`annotator.transcribe.routing`).
   dependency) detects; English parts go to the chosen model, others to the multilingual
   one (or are held back with ``--other-languages hold``). Without a multilingual model
   installed nothing can be detected: every run says so in its warnings and the summary.
+
+What the run has heard so far (:data:`~annotator.transcribe.routing.RunLanguages`) is not kept
+here but passed in with every piece and handed back (:attr:`Router.last_languages`): the engine
+carries it in the checkpoints, so a resumed run, a cluster worker and a live capture's
+provisional tail passes (which share this router and store no checkpoint) each route a piece
+from the state its checkpoint holds, and a tail pass's guesses never reach the run's state.
 """
 
 from __future__ import annotations
@@ -22,11 +28,15 @@ from annotator.core.model import SAMPLE_RATE, MachineSegment, Translation
 from annotator.errors import ModelError
 from annotator.transcribe.models import ResolvedModel, resolve_model
 from annotator.transcribe.routing import (
+    CANDIDATE_SHARE,
+    NEW_LANGUAGE_S,
+    SURE,
     Audio,
     Detector,
     Heard,
     Part,
     Route,
+    RunLanguages,
     Stretch,
     decode_parts,
     detect,
@@ -34,6 +44,7 @@ from annotator.transcribe.routing import (
     parts,
     route_stretches,
     speech_stretches,
+    unsure_reason,
 )
 
 #: What a run warns when an English-only model runs and nothing can detect languages.
@@ -59,6 +70,7 @@ class Router:
         self.model: ResolvedModel | None = None  # the multilingual model, when another one
         self.whisper: Any = None
         self.last_stretches: list[Stretch] = []
+        self.last_languages: RunLanguages = ()  # what the run heard after the last piece
         if forced is not None:
             return
         if not self.english_only:
@@ -85,11 +97,21 @@ class Router:
             "english_only": self.english_only,
             "language_check": "forced" if self.forced is not None else (
                 "detected per stretch" if self.active else "unchecked"),
+            # the rule for the languages carried from piece to piece; what each piece started
+            # from is in its checkpoint (run_checkpoint.languages, ms heard per language)
+            "carried_languages": {"sure": SURE, "new_language_s": NEW_LANGUAGE_S,
+                                  "candidate_share": CANDIDATE_SHARE},
         }
 
-    def plan(self, audio: Audio) -> list[Part]:
-        """The parts of a piece, each with its language and writer."""
-        stretches = detect(self.detector, audio, speech_stretches(audio)) if self.detector else []
+    def plan(self, audio: Audio, carried: RunLanguages = (), cut: int = -1) -> list[Part]:
+        """The parts of a piece, each with its language and writer; ``carried``: what the run
+        heard before the piece, ``cut``: where its own speech begins in ``audio`` (samples).
+        What the run has heard after it is left in :attr:`last_languages`."""
+        stretches: list[Stretch] = []
+        self.last_languages = carried
+        if self.detector is not None:
+            found = detect(self.detector, audio, speech_stretches(audio), carried, cut)
+            stretches, self.last_languages = found.stretches, found.languages
         self.last_stretches = stretches
         if not stretches:
             route = Route.PRIMARY
@@ -100,35 +122,43 @@ class Router:
         )
         return parts(stretches, routes, len(audio))
 
-    def model_of(self, route: Route) -> ResolvedModel:
-        if route is Route.MULTILINGUAL and self.model is not None:
+    def model_of(self, route: Route, unsure: bool = False) -> ResolvedModel:
+        if (route is Route.MULTILINGUAL or unsure) and self.model is not None:
             return self.model
         return self.primary_model
 
     def tag(self, part: Part) -> Heard:
-        model = self.model_of(part.route)
+        model = self.model_of(part.route, part.unsure)
+        hold = None
+        if part.unsure:
+            hold = unsure_reason(part.language)
+        elif part.route is Route.HOLD:
+            hold = hold_reason(part.language, model.model_id)
         return Heard(
             None, part.language, part.probability, model.model_id,
-            primary=part.route is Route.PRIMARY,
-            hold=hold_reason(part.language, model.model_id) if part.route is Route.HOLD
-            else None,
+            primary=part.route is Route.PRIMARY, hold=hold,
         )
 
     def start(
         self, audio: Audio, language: str | None, context: list[int] | None,
         transcribe: Callable[[Any, Audio, str | None, list[int] | None], tuple[Any, Any]],
+        carried: RunLanguages = (), cut: int = -1,
     ) -> tuple[Iterator[Heard], Any]:
         """Start decoding a piece: as one (forced language, or nothing detects), else part
-        by part (:func:`~annotator.transcribe.routing.decode_parts`)."""
+        by part (:func:`~annotator.transcribe.routing.decode_parts`); ``carried`` and
+        ``cut``: see :meth:`plan`."""
+        self.last_languages = carried
         if not self.active:
             segments, info = transcribe(self.primary, audio, language, context)
             known = self.forced or ""
             model_id = self.primary_model.model_id
             return (Heard(s, known, None, model_id) for s in segments), info
-        piece_parts = self.plan(audio)
+        piece_parts = self.plan(audio, carried, cut)
 
         def decode(part: Part, piece: Audio) -> tuple[Any, Any]:
-            if part.route is Route.MULTILINGUAL:
+            if part.route is Route.MULTILINGUAL or part.unsure:
+                # an unsure part is held back; decoded in the detector's guess by the model
+                # that writes it, so a reviewer who restores it gets that decode
                 return transcribe(self.whisper, piece, part.language, None)
             # the English-only model needs no language; a multilingual one is told it
             wanted = None if self.english_only else (part.language or None)
@@ -170,8 +200,12 @@ class Router:
         weight: dict[str, float] = {}
         prob: dict[str, float] = {}
         for s in self.last_stretches:
+            if s.unsure:
+                continue
             weight[s.language] = weight.get(s.language, 0.0) + s.end - s.start
             prob[s.language] = prob.get(s.language, 0.0) + s.probability * (s.end - s.start)
+        if not weight:
+            return None
         language = max(weight, key=lambda k: (weight[k], k))
         return language, prob[language] / weight[language]
 

@@ -15,23 +15,48 @@ apart: turns, not breaths) and whisper's own language detection runs on a multil
    0.84 French (espeak-ng voices); 0.47 on English and Spanish lines alternating.
 2. **Stretch pass** otherwise: each stretch alone, padded with silence to
    :data:`STRETCH_WINDOW_S` (shorter inputs cost less; unpadded ones were often wrong,
-   e.g. Finnish or Thai for espeak-ng English). Short stretches are hard: a stretch's
-   language is chosen among the *candidates*: the ``--languages`` set, else every language
-   that holds at least :data:`CANDIDATE_SHARE` of the piece's detected speech (weighted by
-   duration and probability), so a one-off "Thai" for a Spanish line falls back to Spanish.
+   e.g. Finnish or Thai for espeak-ng English). Short stretches are hard, so a stretch's
+   language is chosen among the *candidates* (:func:`candidates`): the ``--languages`` set
+   when given (authoritative), else the languages the run has **heard**.
 
-A stretch the detector gives English with probability under :data:`ENGLISH_SURE` gets the
-likeliest other candidate language instead, when there is one (measured on espeak-ng Spanish
-lines alternating with English: two Spanish lines scored English 0.28 and <0.01, and an
-English decode of them is sound-alike gibberish). A stretch is written by the English-only
-model only when it is English; any other stretch is written by the multilingual model in its
-language, or, with
-``--other-languages hold``, decoded by the English-only model and *held back* with the reason
-"language xx, model writes only English". Consecutive stretches with the same language and
-writer form one :class:`Part`; parts tile the piece (cut in the middle of the pause between
-them), so a segment never mixes two languages' decodes.
+What the detector can and cannot say on a few seconds of speech (``base``, espeak-ng lines of
+1.3-3 s alone, padded to 10 s): English, its majority language, it says reliably (all five
+English lines 0.76-0.99; no line in another language above 0.32 for English); *which* other
+language, it gets right about half the time, and is as sure when wrong as when right (a
+Spanish line: Thai 0.86 alone and 0.95 in a bilingual piece; other Spanish, French and German
+lines 0.88-0.998 right, or under 0.5). So a language is **heard** in a stretch when the
+stretch's top language has probability >= :data:`SURE`, or else the window it lies in does;
+English counts as heard from one such stretch, any other language only once the run holds
+:data:`NEW_LANGUAGE_S` seconds of speech heard in it (two or three lines, or one long
+stretch, or a sure window over that much speech): a one-off guess on one short line never
+becomes a language of the run. The window pass's shortcut, too, applies only to a language
+heard that way.
 
-Detection is deterministic (no sampling), so a resumed piece routes the same way.
+The seconds heard per language are **carried across pieces**, in every piece's checkpoint
+(:class:`~annotator.core.model.Checkpoint` ``languages``), counting only speech after the
+piece's cut (the overlap before it was counted by the piece before): in short pieces (live
+capture's 10 s, ``--chunk-s``) a later piece holding one Spanish line alone falls back among
+the languages the run has heard (the line scored Thai 0.95 alone; Spanish was heard earlier)
+instead of a guess, and a resumed piece sees what the clean run saw. A stretch whose top
+language is not a candidate gets the likeliest candidate; a stretch the detector gives
+English with probability under :data:`SURE` gets the likeliest other candidate when there is
+one (measured on espeak-ng Spanish lines alternating with English: two Spanish lines scored
+English 0.28 and <0.01, and an English decode of them is sound-alike gibberish). When there
+is no such candidate (nothing heard yet but a guess: a first piece holding one short line in
+another language) the stretch is **unsure**: it is decoded, but every segment of it is held
+back with the reason "language not identified" (:func:`unsure_reason`) rather than written in
+a guessed language or as invented English. Before this rule the candidates came from the piece
+alone, and in 8-s pieces a lone Spanish line was written by the multilingual model as Thai.
+
+A stretch is written by the English-only model only when it is English; any other stretch is
+written by the multilingual model in its language, or, with ``--other-languages hold``,
+decoded by the English-only model and *held back* with the reason "language xx, model writes
+only English". Consecutive stretches with the same language and writer form one
+:class:`Part`; parts tile the piece (cut in the middle of the pause between them), so a
+segment never mixes two languages' decodes.
+
+Detection is deterministic (no sampling) and the carried seconds are in the checkpoint, so a
+resumed piece routes the same way.
 """
 
 from __future__ import annotations
@@ -56,10 +81,20 @@ WINDOW_S = 30
 STRETCH_WINDOW_S = 10
 #: Every window at least this sure of one language: the whole piece is that language.
 WINDOW_SURE = 0.9
-#: A language is a candidate for short stretches when it holds this share of the piece.
+#: A stretch (or the window it lies in) whose top language is at least this probable is
+#: heard in that language; the English-only model writes a stretch only when English is.
+SURE = 0.5
+#: Seconds of speech heard in a language other than English before it is a language of the
+#: run (a candidate): more than one short line (espeak-ng lines are 1.3-3 s).
+NEW_LANGUAGE_S = 4.0
+#: ... and the share of the piece's detected speech (weighted by probability) it must hold in
+#: the piece where it becomes one: a guess repeated on a few lines of a long piece is not.
 CANDIDATE_SHARE = 0.15
-#: The English-only model writes a stretch only when English is at least this probable.
-ENGLISH_SURE = 0.5
+
+#: What a run has heard so far, per language (sorted): milliseconds of speech heard in it,
+#: and whether it is a language of the run (a candidate); carried from piece to piece in the
+#: checkpoints (see the module docstring).
+RunLanguages = tuple[tuple[str, int, bool], ...]
 
 Audio = np.ndarray[Any, np.dtype[np.float32]]
 Probabilities = dict[str, float]
@@ -81,6 +116,7 @@ class Stretch:
     end: int
     language: str
     probability: float
+    unsure: bool = False  # no candidate: ``language`` is the detector's guess, held back
 
 
 @dataclass(frozen=True)
@@ -92,6 +128,7 @@ class Part:
     language: str
     probability: float | None
     route: Route
+    unsure: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,60 +189,108 @@ def _top(probs: Probabilities, among: Sequence[str] | None = None) -> tuple[str,
     return language, pool[language]
 
 
-def detect(detector: Detector, audio: Audio, spans: list[tuple[int, int]]) -> list[Stretch]:
-    """The language of every stretch (see the module docstring for the two passes)."""
+@dataclass(frozen=True)
+class Detection:
+    """A piece's stretches with their languages, and what the run has heard after it."""
+
+    stretches: list[Stretch]
+    languages: RunLanguages
+
+
+def detect(
+    detector: Detector, audio: Audio, spans: list[tuple[int, int]],
+    carried: RunLanguages = (), cut: int = -1,
+) -> Detection:
+    """The language of every stretch (see the module docstring for the two passes);
+    ``carried``: what the run heard before this piece; ``cut``: where in ``audio`` (samples)
+    the speech this piece adds begins (before it: the overlap the piece before counted)."""
     if not spans:
-        return []
+        return Detection([], carried)
     speech = np.concatenate([audio[a:b] for a, b in spans])
     window = WINDOW_S * SAMPLE_RATE
     tops = [
         _top(detector.probabilities(speech[i : i + window], WINDOW_S))
         for i in range(0, len(speech), window)
     ]
+    # the window each stretch mostly lies in
+    of_window, position = [], 0
+    for a, b in spans:
+        of_window.append(min((position + (b - a) // 2) // window, len(tops) - 1))
+        position += b - a
+    after = [(a + b) // 2 >= cut for a, b in spans]
     languages = {language for language, _p in tops}
     if len(languages) == 1 and all(p >= WINDOW_SURE for _l, p in tops):
-        # one language throughout: each stretch gets the window it mostly lies in
-        out, position = [], 0
-        for a, b in spans:
-            middle = position + (b - a) // 2
-            language, p = tops[min(middle // window, len(tops) - 1)]
-            out.append(Stretch(a, b, language, p))
-            position += b - a
-        return out
+        (language,) = languages
+        found = languages_after(
+            carried, spans, [language] * len(spans), [{language: tops[w][1]} for w in of_window],
+            after,
+        )
+        if detector.allowed or language in candidates(found):
+            return Detection(
+                [Stretch(a, b, *tops[w]) for (a, b), w in zip(spans, of_window, strict=True)],
+                found,
+            )
     each = [detector.probabilities(audio[a:b], STRETCH_WINDOW_S) for a, b in spans]
-    candidates = list(detector.allowed or _candidates(spans, each, tops))
-    others = [k for k in candidates if k != "en"]
-    out = []
-    for (a, b), probs in zip(spans, each, strict=True):
-        language, p = _top(probs, candidates)
-        if language == "en" and p < ENGLISH_SURE and others:
-            # not sure it is English: the likeliest other candidate (an English decode of
-            # speech in another language is what this module exists to prevent)
-            language, p = _top(probs, others)
-        out.append(Stretch(a, b, language, p))
-    return out
-
-
-def _candidates(
-    spans: list[tuple[int, int]], each: list[Probabilities], tops: list[tuple[str, float]]
-) -> list[str]:
-    """The languages a piece's stretches choose among: each holding
-    :data:`CANDIDATE_SHARE` of the detected speech and heard with some certainty (top of a
-    stretch or a window at >= :data:`ENGLISH_SURE`), else the windows' top languages.
-    Measured on English at -10 dB SNR: no stretch is sure of anything and a stretch's top
-    guess (Japanese, 0.16) made the multilingual model write Japanese for English noise;
-    the windows' guess is the most the detector can say there."""
-    mass: dict[str, float] = {}
-    sure = {language for language, p in tops if p >= ENGLISH_SURE}
-    for (a, b), probs in zip(spans, each, strict=True):
-        for language, p in probs.items():
-            mass[language] = mass.get(language, 0.0) + p * (b - a)
+    heard = []
+    for probs, w in zip(each, of_window, strict=True):
         language, p = _top(probs)
-        if p >= ENGLISH_SURE:
-            sure.add(language)
+        if p < SURE:
+            language, p = tops[w]
+        heard.append(language if p >= SURE else "")
+    found = languages_after(carried, spans, heard, each, after)
+    pool = list(detector.allowed or candidates(found))
+    return Detection(
+        [choose(a, b, probs, pool) for (a, b), probs in zip(spans, each, strict=True)], found
+    )
+
+
+def languages_after(
+    carried: RunLanguages, spans: list[tuple[int, int]], heard: list[str],
+    each: list[Probabilities], after: list[bool],
+) -> RunLanguages:
+    """What the run has heard once a piece is added: ``heard``, the language each stretch
+    was heard in ("" for none), counted for the stretches ``after`` the cut. English is a
+    language of the run once heard; another language once the run holds
+    :data:`NEW_LANGUAGE_S` of speech heard in it and it holds :data:`CANDIDATE_SHARE` of
+    the piece's detected speech (``each``: every stretch's probabilities); a language of
+    the run stays one."""
+    ms = {language: n for language, n, _c in carried}
+    known = {language for language, _n, c in carried if c}
+    mass: dict[str, float] = {}
+    for (a, b), language, probs, counted in zip(spans, heard, each, after, strict=True):
+        if not counted:
+            continue
+        if language:
+            ms[language] = ms.get(language, 0) + (b - a) * 1000 // SAMPLE_RATE
+        for k, p in probs.items():
+            mass[k] = mass.get(k, 0.0) + p * (b - a)
     total = sum(mass.values()) or 1.0
-    found = [k for k, v in mass.items() if v / total >= CANDIDATE_SHARE and k in sure]
-    return found or sorted({language for language, _p in tops})
+    for language, n in ms.items():
+        if n > 0 and (language == "en" or (
+            n >= NEW_LANGUAGE_S * 1000 and mass.get(language, 0.0) / total >= CANDIDATE_SHARE
+        )):
+            known.add(language)
+    return tuple(sorted((language, n, language in known) for language, n in ms.items()))
+
+
+def candidates(languages: RunLanguages) -> list[str]:
+    """The languages of the run: what a stretch chooses among without ``--languages``."""
+    return [language for language, _ms, known in languages if known]
+
+
+def choose(a: int, b: int, probs: Probabilities, pool: Sequence[str]) -> Stretch:
+    """A stretch's language among the candidates ``pool``: the likeliest, except that
+    English under :data:`SURE` gives way to the likeliest other candidate (an English decode
+    of speech in another language is what this module exists to prevent); with none left,
+    the stretch is unsure, with the detector's own guess."""
+    others = [k for k in pool if k != "en"]
+    if pool:
+        language, p = _top(probs, pool)
+        if language != "en" or p >= SURE:
+            return Stretch(a, b, language, p)
+        if others:
+            return Stretch(a, b, *_top(probs, others))
+    return Stretch(a, b, *_top(probs), unsure=True)
 
 
 def route_stretches(
@@ -214,7 +299,9 @@ def route_stretches(
     """Who writes each stretch (see the module docstring)."""
     routes = []
     for s in stretches:
-        if not english_only or s.language == "en":
+        if s.unsure:
+            routes.append(Route.HOLD)
+        elif not english_only or s.language == "en":
             routes.append(Route.PRIMARY)
         elif multilingual and not hold:
             routes.append(Route.MULTILINGUAL)
@@ -230,9 +317,9 @@ def parts(stretches: list[Stretch], routes: list[Route], length: int) -> list[Pa
     groups: list[list[int]] = []
     for i, stretch in enumerate(stretches):
         last = groups[-1][-1] if groups else None
-        if last is not None and (stretches[last].language, routes[last]) == (
-            stretch.language, routes[i]
-        ):
+        if last is not None and (
+            stretches[last].language, routes[last], stretches[last].unsure
+        ) == (stretch.language, routes[i], stretch.unsure):
             groups[-1].append(i)
         else:
             groups.append([i])
@@ -246,13 +333,21 @@ def parts(stretches: list[Stretch], routes: list[Route], length: int) -> list[Pa
         probability = sum(
             stretches[i].probability * (stretches[i].end - stretches[i].start) for i in members
         ) / weight
-        out.append(Part(start, end, head.language, probability, routes[members[0]]))
+        out.append(
+            Part(start, end, head.language, probability, routes[members[0]], head.unsure))
     return out
 
 
 def hold_reason(language: str, model_id: str) -> str:
     """Why a segment in another language is held back from an English-only model's draft."""
     return f"language {language}, model writes only English ({model_id})"
+
+
+def unsure_reason(language: str) -> str:
+    """Why a segment of an unsure stretch is held back (no language the run has heard fits
+    it, and the detector's guess on so little speech is not evidence)."""
+    return (f"language not identified (too little speech to tell; the detector's guess: "
+            f"{language})")
 
 
 def shifted(seg: Any, offset_s: float) -> Any:
