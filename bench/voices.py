@@ -69,9 +69,12 @@ def read_uem(path: Path) -> tuple[float, float]:
 
 
 def der(reference: list[tuple[float, float, str]], hypothesis: list[tuple[float, float, str]],
-        uem: tuple[float, float]) -> tuple[float, float]:
-    """(DER, DER outside overlap): frame-level, collar around reference boundaries,
-    optimal one-to-one mapping of hypothesis voices to reference speakers."""
+        uem: tuple[float, float]) -> tuple[float, float, tuple[float, float, float]]:
+    """(DER, DER outside overlap, its (missed speech, false alarm, confusion) parts):
+    frame-level, collar around reference boundaries, optimal one-to-one mapping of
+    hypothesis voices to reference speakers. The parts say what a DER is made of: missed
+    speech is the speech regions' fault (the transcript's words or the energy detector),
+    confusion alone is the voices'."""
     frames = round(uem[1] / FRAME)
     ref_names = sorted({s for _, _, s in reference})
     hyp_names = sorted({s for _, _, s in hypothesis})
@@ -88,6 +91,7 @@ def der(reference: list[tuple[float, float, str]], hypothesis: list[tuple[float,
         hyp[round(start / FRAME):round(end / FRAME), hyp_names.index(name)] = True
     overlap = ref.sum(axis=1) >= 2
     results = []
+    parts = (0.0, 0.0, 0.0)
     for mask in (scored, scored & ~overlap):
         r, h = ref[mask], hyp[mask]
         cost = -(r.T.astype(int) @ h.astype(int))
@@ -97,8 +101,12 @@ def der(reference: list[tuple[float, float, str]], hypothesis: list[tuple[float,
             correct += r[:, i] & h[:, j]
         n_ref, n_hyp = r.sum(axis=1), h.sum(axis=1)
         errors = np.maximum(n_ref, n_hyp) - correct
-        results.append(float(errors.sum() / max(1, n_ref.sum())))
-    return results[0], results[1]
+        total = max(1, int(n_ref.sum()))
+        results.append(float(errors.sum() / total))
+        parts = (float(np.maximum(n_ref - n_hyp, 0).sum() / total),
+                 float(np.maximum(n_hyp - n_ref, 0).sum() / total),
+                 float((np.minimum(n_ref, n_hyp) - correct).sum() / total))
+    return results[0], results[1], parts
 
 
 def ami() -> None:
@@ -115,10 +123,11 @@ def ami() -> None:
             for speakers in (None, 2):
                 result = voices.diarize(audio, 16000, speech=speech, speakers=speakers)
                 hyp = [(t.start, t.end, t.voice) for t in result.turns]
-                total, outside = der(reference, hyp, uem)
+                total, outside, (miss, false, confused) = der(reference, hyp, uem)
                 print(f"  {wav.stem}  {label:13}  speakers={speakers!s:4}  voices "
                       f"{len(result.voices)} (truth {len({s for *_, s in reference})})  "
-                      f"DER {total:6.1%}  outside overlap {outside:6.1%}")
+                      f"DER {total:6.1%}  outside overlap {outside:6.1%} (missed {miss:5.1%}"
+                      f" false alarm {false:5.1%} confusion {confused:5.1%})")
 
 
 def transcript_words(media: Path, folder: Path) -> tuple[list[tuple[float, float]], float]:
@@ -201,7 +210,8 @@ def _espeak(text: str, voice: tuple[str, str, int, int]) -> np.ndarray[Any, Any]
         x = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32768
     x = np.interp(np.arange(round(x.size * 16000 / rate)) * rate / 16000, np.arange(x.size), x)
     loud = np.flatnonzero(np.abs(x) > 0.01)
-    return (x[loud[0] : loud[-1] + 1] if loud.size else x).astype(np.float32)
+    trimmed: np.ndarray[Any, Any] = (x[loud[0] : loud[-1] + 1] if loud.size else x)
+    return trimmed.astype(np.float32)
 
 
 def conversation(seed: int, people: int, lines: int
@@ -337,7 +347,7 @@ def main() -> int:
             windows = [w for begin, end in pieces for w in voices._windows(begin, end)]
             return windows, embed(audio, rate, windows)
 
-        voices._embed = pieces_embed
+        voices._embed = pieces_embed  # type: ignore[assignment]  # the comparison's encoder
         print("encoder: resemblyzer 0.1.4 (same windows, clustering and turns)")
     if args.synthetic:
         synthetic()
