@@ -239,9 +239,10 @@ def detect(
         heard.append(language if p >= SURE else "")
     found = languages_after(carried, spans, heard, each, after)
     pool = list(detector.allowed or candidates(found))
-    return Detection(
-        [choose(a, b, probs, pool) for (a, b), probs in zip(spans, each, strict=True)], found
-    )
+    return Detection([
+        choose(a, b, probs, pool, tops[w])
+        for (a, b), probs, w in zip(spans, each, of_window, strict=True)
+    ], found)
 
 
 def languages_after(
@@ -278,11 +279,17 @@ def candidates(languages: RunLanguages) -> list[str]:
     return [language for language, _ms, known in languages if known]
 
 
-def choose(a: int, b: int, probs: Probabilities, pool: Sequence[str]) -> Stretch:
+def choose(
+    a: int, b: int, probs: Probabilities, pool: Sequence[str], window: tuple[str, float],
+) -> Stretch:
     """A stretch's language among the candidates ``pool``: the likeliest, except that
     English under :data:`SURE` gives way to the likeliest other candidate (an English decode
-    of speech in another language is what this module exists to prevent); with none left,
-    the stretch is unsure, with the detector's own guess."""
+    of speech in another language is what this module exists to prevent), and, with none,
+    stays English only when the stretch is sure of no language and the ``window`` it lies in
+    is sure of English (speech in noise: measured on English at -10 dB SNR, no stretch is
+    sure of anything and the windows' guess is the most the detector can say; a stretch sure
+    of another language is not English, whatever the window around it says). Otherwise the
+    stretch is unsure, with the detector's own guess."""
     others = [k for k in pool if k != "en"]
     if pool:
         language, p = _top(probs, pool)
@@ -290,6 +297,8 @@ def choose(a: int, b: int, probs: Probabilities, pool: Sequence[str]) -> Stretch
             return Stretch(a, b, language, p)
         if others:
             return Stretch(a, b, *_top(probs, others))
+        if window[0] == "en" and window[1] >= SURE and _top(probs)[1] < SURE:
+            return Stretch(a, b, language, p)
     return Stretch(a, b, *_top(probs), unsure=True)
 
 
