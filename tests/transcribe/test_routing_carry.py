@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from annotator.core import runs
-from annotator.core.model import Checkpoint
+from annotator.core.model import Checkpoint, MachineSegment
 from annotator.core.store import Workspace
 from annotator.transcribe.chunks import SAMPLE_RATE
 from annotator.transcribe.routing import (
@@ -160,3 +160,22 @@ def _probe(folder: Path) -> Any:
         out.setframerate(S)
         out.writeframes((np.sin(np.arange(S // 2) / 4) * 8000).astype("<i2").tobytes())
     return probe(path)
+
+
+def test_a_live_tail_pass_routes_with_the_run_languages(tmp_path: Path) -> None:
+    """A live capture's tail pass starts from a checkpoint made up after the last provisional
+    segment: it carries the languages of the run's checkpoint (its own hearing stays in the
+    pass: the tail stores no checkpoint)."""
+    from annotator.live.follow import Follower
+
+    heard = (("en", 4080, True), ("es", 4766, True))
+    with Workspace(tmp_path / "w.db") as ws:
+        media = ws.add_probed(_probe(tmp_path))
+        run = ws.start_run(media.id, "tiny.en", "0" * 64, {}, {})
+        checkpoint = Checkpoint(2, 100, 200, 0, (5,), (), heard)
+        runs.save_checkpoint(ws, run.id, checkpoint)
+        for i in range(2):
+            runs.store_draft(ws, run, i, MachineSegment(i, 1000 * i, 1000 * i + 500, "x", (),
+                                                        -0.1, 0.0, 1.0))
+        tail = Follower(tmp_path / "w.db", None)._tail_start(ws, run, checkpoint)
+    assert tail.piece == 3 and tail.first_index == 1 and tail.languages == heard

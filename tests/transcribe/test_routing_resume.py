@@ -50,8 +50,10 @@ def test_a_bilingual_run_resumed_in_a_later_piece_equals_a_clean_one(
         assert run is not None
         pieces = ws.conn.execute(
             "SELECT COUNT(*) FROM run_checkpoint WHERE run_id=?", (run.id,)).fetchone()[0]
-    # (in 8-s pieces a lone Spanish line can make Thai a candidate: see routing.py)
-    assert pieces >= 2 and {lang.language for *_, lang in clean} >= {"en", "es"}
+    # In 8-s pieces the first two Spanish lines come before the run has heard 4 s of Spanish,
+    # and the first scores Thai 0.95 alone: both are held back as "language not identified"
+    # (the code before wrote the first in Thai); the later ones are Spanish (routing.py).
+    assert pieces >= 2 and {lang.language for *_, lang in clean} == {"en", "es"}
     db = tmp_path / "w.db"
     monkeypatch.setattr(runs, "store_draft", DiskFull(len(clean) - 3))
     with Workspace(db) as ws, contextlib.suppress(sqlite3.OperationalError):
