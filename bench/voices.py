@@ -130,6 +130,43 @@ def ami() -> None:
                       f" false alarm {false:5.1%} confusion {confused:5.1%})")
 
 
+def across() -> None:
+    """Whether a voice named in one recording is recognised in another: the voices found
+    (automatic count, reference speech) in AMI dev00 and dev01, which hold the same two
+    people, each mapped to the reference speaker it overlaps most, and the one voice of each
+    one-speaker clip; the cosine similarity of their kept centroids, the same person in two
+    recordings against two different people, next to ``runner.LIKE_SIMILARITY``."""
+    from annotator.suggest.runner import LIKE_SIMILARITY
+
+    found: list[tuple[str, str, np.ndarray[Any, Any]]] = []  # (recording, person, centroid)
+    for wav in sorted(REAL.glob("ami_debug_dev0*.wav")):
+        reference = read_rttm(wav.with_suffix(".rttm"))
+        result = voices.diarize(load_mono(wav), 16000, speech=[(s, e) for s, e, _ in reference])
+        for voice, centroid in result.centroids.items():
+            mine = [(t.start, t.end) for t in result.turns if t.voice == voice]
+            person = max({n for *_, n in reference}, key=lambda n: sum(
+                max(0.0, min(e, re) - max(s, rs)) for s, e in mine
+                for rs, re, rn in reference if rn == n))
+            found.append((wav.stem, person, np.array(centroid)))
+    for wav in sorted(REAL.glob("*.wav")) + sorted(REAL.glob("*.flac")):
+        if wav.stem.startswith("ami_debug_dev") or "0880" in wav.stem:  # 0880: 0870's reader
+            continue
+        result = voices.diarize(load_mono(wav), 16000, speakers=1)
+        found += [(wav.stem, wav.stem, np.array(c)) for c in result.centroids.values()]
+    same: list[float] = []
+    other: list[float] = []
+    for i, (rec_a, who_a, a) in enumerate(found):
+        for rec_b, who_b, b in found[i + 1:]:
+            if rec_a != rec_b:
+                sim = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+                (same if who_a == who_b else other).append(sim)
+    print(f"across recordings ({len(found)} voices; AMI dev00/dev01 share their two people):")
+    print(f"  same person in two recordings: {len(same)} pairs, similarity "
+          f"{min(same, default=0):.2f}-{max(same, default=0):.2f}; different people: "
+          f"{len(other)} pairs, {min(other, default=0):.2f}-{max(other, default=0):.2f}; "
+          f"'sounds like' threshold {LIKE_SIMILARITY}")
+
+
 def transcript_words(media: Path, folder: Path) -> tuple[list[tuple[float, float]], float]:
     """The transcript's words (start, end seconds) of ``media`` by ``annotator transcribe``
     (a fresh workspace in ``folder``) and the command's wall time."""
@@ -352,6 +389,7 @@ def main() -> int:
     if args.synthetic:
         synthetic()
     ami()
+    across()
     demo()
     return 0
 
