@@ -243,7 +243,7 @@ class Engine:
 
     def transcribe(
         self, path: Path, resume: Checkpoint | None = None, language: str | None = None,
-        audio: Iterable[Audio] | None = None,
+        audio: Iterable[Audio] | None = None, languages: RunLanguages = (),
     ) -> tuple[EngineInfo, Iterator[EngineEvent]]:
         """Start transcribing ``path``, from its beginning or from a ``resume`` checkpoint a
         run stored earlier (``language``: the one that run found); returns the info and a
@@ -260,8 +260,10 @@ class Engine:
         ``audio``: the file's decoded blocks (what :func:`decode_stream` gives) when the caller
         has them already: a live capture decodes its growing file once for all its passes
         (:mod:`annotator.live.audio`) and hands each pass the audio arrived so far.
+        ``languages``: what was heard before the first piece (a span of a transcribed file).
         """
-        start = resume if resume is not None and resume.piece > 0 else FIRST_CHECKPOINT
+        start = resume if resume is not None and resume.piece > 0 else replace(
+            FIRST_CHECKPOINT, languages=languages)
         blocks = decode_stream(path) if audio is None else iter(audio)
         stream = (
             pieces(blocks, chunk_s=self.options.chunk_s) if start.piece == 0 else
@@ -274,11 +276,9 @@ class Engine:
             if first is None:  # no audio at all
                 return EngineInfo(self.options.language or "", 0.0, {}), iter([StreamEnd(0)])
             self._fresh_decoder()
-            segments, info = self._start(
+            segments, info, heard = self._start(
                 first.audio, wanted, list(start.context), start.languages,
-                start.cut_sample - first.start_sample,
-            )
-            after_first = self.router.last_languages
+                start.cut_sample - first.start_sample)
         except MediaError:
             raise
         except Exception as exc:  # PyAV and the engine raise many types for bad input
@@ -296,7 +296,7 @@ class Engine:
         engine_info = EngineInfo(language, probability, used)
         threshold = info.transcription_options.no_speech_threshold
         return engine_info, self._stream(
-            path, start, first, (segments, after_first), stream, info.language, threshold
+            path, start, first, (segments, heard), stream, info.language, threshold
         )
 
     def _fresh_decoder(self) -> None:
@@ -336,14 +336,14 @@ class Engine:
     def _start(
         self, audio: Any, language: str | None, context: list[int] | None = None,
         carried: RunLanguages = (), cut: int = -1,
-    ) -> tuple[Iterator[Heard], Any]:
-        """The lazy segments (tagged with their language and model) and info for one piece;
-        ``context`` is the prompt (the tokens the engine wrote just before this piece). The
-        router splits the piece by language when it can (:mod:`.router`), among what the
-        run heard before it (``carried``; ``cut``: where the piece's own speech begins in
-        ``audio``); what the run has heard after it is then in
-        ``self.router.last_languages``."""
-        return self.router.start(audio, language, context, self._transcribe, carried, cut)
+    ) -> tuple[Iterator[Heard], Any, RunLanguages]:
+        """The lazy segments (tagged with their language and model), info and what the run
+        has heard after it, for one piece; ``context`` is the prompt (the tokens the engine
+        wrote just before this piece). The router splits the piece by language when it can
+        (:mod:`.router`; ``carried``, ``cut``: see :meth:`.Router.plan`)."""
+        segments, info = self.router.start(
+            audio, language, context, self._transcribe, carried, cut)
+        return segments, info, self.router.last_languages
 
     def _transcribe(
         self, whisper: Any, audio: Any, language: str | None, context: list[int] | None
@@ -368,8 +368,7 @@ class Engine:
         goes on as if the audio had not been cut (see :mod:`.chunks`); what the overlap
         yields again is dropped (:func:`after_cut`). Each piece starts with its
         :class:`Checkpoint`: everything needed to decode it again the same way, including
-        the languages the run heard before it (``started``: the first piece's segments and
-        what the run has heard after it).
+        what the run heard before it (``started``: the first piece's segments and after).
         """
         check = self.options.suppress_silent_hallucinations
         vad_check = check and self.options.vad_filter
@@ -392,9 +391,8 @@ class Engine:
                     # caller that stops there (a cluster task decodes one piece, the next
                     # task starts from that checkpoint) has not paid for preparing it.
                     self._fresh_decoder()
-                    segments, _info = self._start(audio, language, context, languages,
-                                                  cut - offset)
-                    after = self.router.last_languages
+                    segments, _info, after = self._start(
+                        audio, language, context, languages, cut - offset)
                 languages = after
                 end_sample = offset + len(audio)
                 spans = speech_spans(audio)  # where speech is heard: the check and coverage

@@ -99,7 +99,9 @@ def retranscribe(
     with media_lock(ws.path, media.sha256, path, owner), \
             tempfile.TemporaryDirectory(prefix="annotator-span-") as tmp:
         wav = _write_span(path, start, end, Path(tmp) / "span.wav")
-        info, events = engine.transcribe(wav)
+        # the span is routed among the languages the full run wrote, as its pieces were
+        languages = tuple((k, 0, True) for k in sorted(runs.language_counts(ws, full.id)) if k)
+        info, events = engine.transcribe(wav, languages=languages)
         run = ws.start_run(
             media.id, engine.model.model_id, engine.model.sha256, engine.versions,
             {**engine.provenance_options(), **info.options,

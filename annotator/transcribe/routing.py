@@ -26,13 +26,14 @@ language, it gets right about half the time, and is as sure when wrong as when r
 Spanish line: Thai 0.86 alone and 0.95 in a bilingual piece; other Spanish, French and German
 lines 0.88-0.998 right, or under 0.5). So a language is **heard** in a stretch when the
 stretch's top language has probability >= :data:`SURE`, or else the window it lies in does;
-English counts as heard from one such stretch, any other language only once the run holds
-:data:`NEW_LANGUAGE_S` seconds of speech heard in it (two or three lines, or one long
-stretch, or a sure window over that much speech): a one-off guess on one short line never
-becomes a language of the run. The window pass's shortcut, too, applies only to a language
-heard that way.
+English is a language of the run (a candidate) once heard in one such stretch, any other
+language only once the run holds :data:`NEW_LANGUAGE_S` seconds of speech heard in it (two
+or three lines, one long stretch, or a sure window over that much speech) and it holds
+:data:`CANDIDATE_SHARE` of the piece where it gets there: a one-off guess on one short line,
+or the same guess on a few lines of a long piece, never becomes a language of the run. The
+window pass's shortcut, too, applies only to a language of the run.
 
-The seconds heard per language are **carried across pieces**, in every piece's checkpoint
+What the run has heard (:data:`RunLanguages`) is **carried across pieces**, in every checkpoint
 (:class:`~annotator.core.model.Checkpoint` ``languages``), counting only speech after the
 piece's cut (the overlap before it was counted by the piece before): in short pieces (live
 capture's 10 s, ``--chunk-s``) a later piece holding one Spanish line alone falls back among
@@ -41,12 +42,15 @@ instead of a guess, and a resumed piece sees what the clean run saw. A stretch w
 language is not a candidate gets the likeliest candidate; a stretch the detector gives
 English with probability under :data:`SURE` gets the likeliest other candidate when there is
 one (measured on espeak-ng Spanish lines alternating with English: two Spanish lines scored
-English 0.28 and <0.01, and an English decode of them is sound-alike gibberish). When there
-is no such candidate (nothing heard yet but a guess: a first piece holding one short line in
-another language) the stretch is **unsure**: it is decoded, but every segment of it is held
-back with the reason "language not identified" (:func:`unsure_reason`) rather than written in
-a guessed language or as invented English. Before this rule the candidates came from the piece
-alone, and in 8-s pieces a lone Spanish line was written by the multilingual model as Thai.
+English 0.28 and <0.01, and an English decode of them is sound-alike gibberish), or stays
+English when there is none and the stretch is sure of no language but gives English some
+probability (speech in noise: :func:`choose`). Otherwise
+(nothing heard yet but a guess: a first piece holding one short line in another language)
+the stretch is **unsure**: it is decoded (by the multilingual model, in the guessed
+language), but every segment of it is held back with the reason "language not identified"
+(:func:`unsure_reason`) rather than written in a guessed language or as invented English.
+Before this rule the candidates came from the piece alone, and in 8-s pieces a lone Spanish
+line was written by the multilingual model as Thai.
 
 A stretch is written by the English-only model only when it is English; any other stretch is
 written by the multilingual model in its language, or, with ``--other-languages hold``,
@@ -90,6 +94,10 @@ NEW_LANGUAGE_S = 4.0
 #: ... and the share of the piece's detected speech (weighted by probability) it must hold in
 #: the piece where it becomes one: a guess repeated on a few lines of a long piece is not.
 CANDIDATE_SHARE = 0.15
+
+#: A stretch sure of no language stays English (a language of the run) only when it gives
+#: English at least this (see :func:`choose`).
+NOISY_ENGLISH = 0.1
 
 #: What a run has heard so far, per language (sorted): milliseconds of speech heard in it,
 #: and whether it is a language of the run (a candidate); carried from piece to piece in the
@@ -240,8 +248,8 @@ def detect(
     found = languages_after(carried, spans, heard, each, after)
     pool = list(detector.allowed or candidates(found))
     return Detection([
-        choose(a, b, probs, pool, tops[w])
-        for (a, b), probs, w in zip(spans, each, of_window, strict=True)
+        choose(a, b, probs, pool, given=bool(detector.allowed))
+        for (a, b), probs in zip(spans, each, strict=True)
     ], found)
 
 
@@ -279,17 +287,21 @@ def candidates(languages: RunLanguages) -> list[str]:
     return [language for language, _ms, known in languages if known]
 
 
-def choose(
-    a: int, b: int, probs: Probabilities, pool: Sequence[str], window: tuple[str, float],
-) -> Stretch:
+def choose(a: int, b: int, probs: Probabilities, pool: Sequence[str],
+           given: bool = False) -> Stretch:
     """A stretch's language among the candidates ``pool``: the likeliest, except that
     English under :data:`SURE` gives way to the likeliest other candidate (an English decode
     of speech in another language is what this module exists to prevent), and, with none,
-    stays English only when the stretch is sure of no language and the ``window`` it lies in
-    is sure of English (speech in noise: measured on English at -10 dB SNR, no stretch is
-    sure of anything and the windows' guess is the most the detector can say; a stretch sure
-    of another language is not English, whatever the window around it says). Otherwise the
-    stretch is unsure, with the detector's own guess."""
+    stays English only when the ``pool`` was ``given`` (``--languages``), or the stretch is
+    sure of no language and gives English at least :data:`NOISY_ENGLISH` (speech in noise,
+    English being a language of the run). Otherwise the stretch is unsure, with the
+    detector's own guess.
+
+    Measured (``base``): the unsure stretches of English in street noise (four reference
+    clips, -2 to -10 dB SNR) give English 0.12-0.49; of eleven espeak-ng Spanish, French and
+    German lines alone, nine give English 0.04 or less (the others 0.15 and 0.31); a stretch
+    sure of another language (0.7 Chinese for one noisy English clip, 0.9 French) is not
+    English, whatever else the run holds."""
     others = [k for k in pool if k != "en"]
     if pool:
         language, p = _top(probs, pool)
@@ -297,7 +309,7 @@ def choose(
             return Stretch(a, b, language, p)
         if others:
             return Stretch(a, b, *_top(probs, others))
-        if window[0] == "en" and window[1] >= SURE and _top(probs)[1] < SURE:
+        if given or (_top(probs)[1] < SURE and p >= NOISY_ENGLISH):
             return Stretch(a, b, language, p)
     return Stretch(a, b, *_top(probs), unsure=True)
 

@@ -93,18 +93,22 @@ def test_a_lone_line_in_a_new_language_is_held_back_not_guessed() -> None:
                            hold=False)[1].value == "hold"
 
 
-def test_english_under_sure_with_no_other_candidate_needs_a_sure_window() -> None:
-    """A stretch scoring English 0.3 and sure of nothing: English when the window it lies in
-    is sure of English (speech in noise), else unsure (never English written for a guess)."""
+def test_english_under_sure_with_no_other_candidate() -> None:
+    """A stretch sure of nothing that gives English 0.3 (English in noise) is English when
+    English is a language of the run, unsure when nothing was heard; a stretch sure of
+    another language, or giving English almost nothing (a French line alone: 0.02), is never
+    English."""
     audio, spans = _piece([(0.4, 3.2), (3.6, 5.9)])
-    unsure_english = {"en": 0.3, "my": 0.29, "ko": 0.12}
-    found = detect(Tables({"en": 0.6}, [ENGLISH_LINE, unsure_english]), audio, spans)
+    noisy = {"en": 0.3, "my": 0.29, "ko": 0.12}
+    found = detect(Tables({"en": 0.4}, [ENGLISH_LINE, noisy]), audio, spans)
     assert [(s.language, s.unsure) for s in found.stretches] == [("en", False), ("en", False)]
-    found = detect(Tables({"en": 0.4}, [ENGLISH_LINE, unsure_english]), audio, spans)
-    assert [(s.language, s.unsure) for s in found.stretches] == [("en", False), ("en", True)]
-    # a stretch sure of another language is not English, whatever the window says
+    (alone,) = detect(Tables({"en": 0.4}, [noisy]), *_piece([(0.4, 3.2)])).stretches
+    assert (alone.language, alone.unsure) == ("en", True)
     found = detect(Tables({"en": 0.8}, [ENGLISH_LINE, LONE_SPANISH]), audio, spans)
     assert [(s.language, s.unsure) for s in found.stretches] == [("en", False), ("th", True)]
+    french = {"fr": 0.47, "ja": 0.27, "en": 0.018}
+    found = detect(Tables({"en": 0.8}, [ENGLISH_LINE, french]), audio, spans)
+    assert [(s.language, s.unsure) for s in found.stretches] == [("en", False), ("fr", True)]
 
 
 def test_a_language_needs_seconds_heard_and_a_share_of_the_piece() -> None:
@@ -134,10 +138,11 @@ def test_speech_before_the_cut_is_not_counted_again() -> None:
 
 def test_the_languages_set_stays_authoritative() -> None:
     audio, spans = _piece([(1.0, 3.0)])
-    found = detect(Tables({"th": 0.93, "es": 0.01}, [LONE_SPANISH], allowed=("en", "es")),
-                   audio, spans)
-    (stretch,) = found.stretches
-    assert (stretch.language, stretch.unsure) == ("es", False)
+    for allowed, language in ((("en", "es"), "es"), (("en",), "en")):
+        found = detect(Tables({"th": 0.93, "en": 0.01}, [LONE_SPANISH], allowed=allowed),
+                       audio, spans)
+        (stretch,) = found.stretches
+        assert (stretch.language, stretch.unsure) == (language, False)
 
 
 def test_checkpoint_languages_round_trip(tmp_path: Path) -> None:
