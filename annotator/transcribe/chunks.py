@@ -39,7 +39,8 @@ import numpy as np
 from annotator.core.model import SAMPLE_RATE
 from annotator.errors import MediaError
 
-__all__ = ["SAMPLE_RATE", "Piece", "decode_stream", "pieces", "pieces_after", "quiet_cut"]
+__all__ = ["SAMPLE_RATE", "Piece", "context_before", "decode_stream", "pieces", "pieces_after",
+           "quiet_cut", "restart_at"]
 #: Pieces hold about this many seconds; each cut is searched for in the last SEARCH_S of it.
 CHUNK_S = 300
 SEARCH_S = 30
@@ -202,3 +203,26 @@ def pieces_after(
         return
     yield Piece(restart_sample, np.concatenate([*overlap, first.audio]))
     yield from rest
+
+
+#: How many tokens of context carry over a cut: what faster-whisper itself keeps as the prompt
+#: from earlier windows (half the model's 448-token length, less one).
+CONTEXT_TOKENS = 223
+
+
+def restart_at(
+    written: list[tuple[float, list[int]]], cut: int, overlap: int, audio_start: int
+) -> int:
+    """Where (in samples) the next piece's decode starts: at the end of the last segment the
+    engine wrote at least ``overlap`` samples before the ``cut`` (a pause, so the decode does
+    not start mid-word), else ``overlap`` before the cut; never before the audio in hand."""
+    ends = [round(end * SAMPLE_RATE) for end, _ in written]
+    fitting = [e for e in ends if audio_start <= e <= cut - overlap]
+    return max(fitting) if fitting else max(cut - overlap, audio_start)
+
+
+def context_before(written: list[tuple[float, list[int]]], before_s: float) -> list[int] | None:
+    """The prompt for audio starting at ``before_s``: the last tokens the engine wrote for
+    segments that ended by then, exactly what it would have had without the cut."""
+    tokens = [t for end, toks in written if end <= before_s for t in toks]
+    return tokens[-CONTEXT_TOKENS:] or None

@@ -47,9 +47,11 @@ from annotator.transcribe.chunks import (
     SAMPLE_RATE,
     Audio,
     Piece,
+    context_before,
     decode_stream,
     pieces,
     pieces_after,
+    restart_at,
 )
 from annotator.transcribe.models import DEFAULT_MODEL, ResolvedModel, resolve_model
 from annotator.transcribe.router import Router
@@ -424,14 +426,14 @@ class Engine:
                 if piece is None:
                     yield StreamEnd(end_sample * 1000 // SAMPLE_RATE)
                     return
-                restart = _restart(written, piece.start_sample, overlap, offset)
+                restart = restart_at(written, piece.start_sample, overlap, offset)
                 # Let go of the finished piece (its audio, features and VAD state) before the
                 # next one is prepared: only one piece is ever held.
                 segments, spans = None, []
                 del converted
                 tail = audio[restart - offset :]
                 offset, cut, piece_no = restart, piece.start_sample, piece_no + 1
-                context = _context(written, offset / SAMPLE_RATE) or []
+                context = context_before(written, offset / SAMPLE_RATE) or []
                 written = [w for w in written if w[0] > offset / SAMPLE_RATE]
                 audio = np.concatenate([tail, piece.audio])
                 del tail, piece
@@ -503,11 +505,6 @@ def _release_freed_memory() -> None:
         trim(0)
 
 
-#: How many tokens of context carry over a cut: what faster-whisper itself keeps as the prompt
-#: from earlier windows (half the model's 448-token length, less one).
-CONTEXT_TOKENS = 223
-
-
 def _tap(
     segments: Iterator[Heard], written: list[tuple[float, list[int]]], offset_s: float
 ) -> Iterator[Heard]:
@@ -518,24 +515,6 @@ def _tap(
         if heard.primary:
             written.append((offset_s + heard.seg.end, list(heard.seg.tokens)))
         yield heard
-
-
-def _restart(
-    written: list[tuple[float, list[int]]], cut: int, overlap: int, audio_start: int
-) -> int:
-    """Where (in samples) the next piece's decode starts: at the end of the last segment the
-    engine wrote at least ``overlap`` samples before the ``cut`` (a pause, so the decode does
-    not start mid-word), else ``overlap`` before the cut; never before the audio in hand."""
-    ends = [round(end * SAMPLE_RATE) for end, _ in written]
-    fitting = [e for e in ends if audio_start <= e <= cut - overlap]
-    return max(fitting) if fitting else max(cut - overlap, audio_start)
-
-
-def _context(written: list[tuple[float, list[int]]], before_s: float) -> list[int] | None:
-    """The prompt for audio starting at ``before_s``: the last tokens the engine wrote for
-    segments that ended by then, exactly what it would have had without the cut."""
-    tokens = [t for end, toks in written if end <= before_s for t in toks]
-    return tokens[-CONTEXT_TOKENS:] or None
 
 
 def after_cut(

@@ -176,12 +176,12 @@ def test_after_cut_keeps_only_words_after_the_cut() -> None:
 
 
 def test_restart_at_a_segment_end_before_the_overlap() -> None:
-    from annotator.transcribe.engine import _context, _restart
+    from annotator.transcribe.chunks import context_before, restart_at
 
     written = [(10.0, [1, 2]), (20.5, [3]), (28.0, [4, 5])]
     cut, overlap = 30 * SAMPLE_RATE, 5 * SAMPLE_RATE
-    assert _restart(written, cut, overlap, 0) == int(20.5 * SAMPLE_RATE)
-    assert _restart(written, cut, overlap, 25 * SAMPLE_RATE) == 25 * SAMPLE_RATE
-    assert _restart([], cut, overlap, 0) == 25 * SAMPLE_RATE
-    assert _context(written, 20.5) == [1, 2, 3]
-    assert _context(written, 5.0) is None
+    assert restart_at(written, cut, overlap, 0) == int(20.5 * SAMPLE_RATE)
+    assert restart_at(written, cut, overlap, 25 * SAMPLE_RATE) == 25 * SAMPLE_RATE
+    assert restart_at([], cut, overlap, 0) == 25 * SAMPLE_RATE
+    assert context_before(written, 20.5) == [1, 2, 3]
+    assert context_before(written, 5.0) is None
