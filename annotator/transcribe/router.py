@@ -30,6 +30,7 @@ from annotator.transcribe.models import ResolvedModel, resolve_model
 from annotator.transcribe.routing import (
     CANDIDATE_SHARE,
     NEW_LANGUAGE_S,
+    NEW_SURE,
     SURE,
     Audio,
     Detector,
@@ -99,7 +100,8 @@ class Router:
                 "detected per stretch" if self.active else "unchecked"),
             # the rule for the languages carried from piece to piece; what each piece started
             # from is in its checkpoint (run_checkpoint.languages, ms heard per language)
-            "carried_languages": {"sure": SURE, "new_language_s": NEW_LANGUAGE_S,
+            "carried_languages": {"sure": SURE, "new_sure": NEW_SURE,
+                                  "new_language_s": NEW_LANGUAGE_S,
                                   "candidate_share": CANDIDATE_SHARE},
         }
 

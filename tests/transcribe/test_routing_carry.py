@@ -190,3 +190,21 @@ def test_a_live_tail_pass_routes_with_the_run_languages(tmp_path: Path) -> None:
                                                         -0.1, 0.0, 1.0))
         tail = Follower(tmp_path / "w.db", None)._tail_start(ws, run, checkpoint)
     assert tail.piece == 3 and tail.first_index == 1 and tail.languages == heard
+
+
+def test_a_new_language_must_be_heard_surely() -> None:
+    """Real accented English in a meeting (AMI dev01, base): a 4.6-s turn scores Welsh 0.59,
+    English 0.35, in a window English 0.70. Under :data:`NEW_SURE` a language new to the run
+    is not heard, so Welsh never becomes one and no turn is written as Welsh; the same turn
+    scoring 0.88 (as the espeak-ng lines that name their language do) is heard."""
+    audio, spans = _piece([(0.4, 2.5), (3.0, 7.6), (8.0, 12.9)])
+    turns = [{"cs": 0.40, "pl": 0.35, "en": 0.01}, {"cy": 0.59, "en": 0.35},
+             {"en": 0.95, "cy": 0.04}]
+    found = detect(Tables({"en": 0.70, "cy": 0.27}, turns), audio, spans)
+    assert candidates(found.languages) == ["en"]
+    assert [(s.language, s.unsure) for s in found.stretches] == [
+        ("cs", True), ("cy", True), ("en", False)]  # held back, never written as Welsh
+    sure = [turns[0], {"cy": 0.88, "en": 0.10}, turns[2]]
+    found = detect(Tables({"en": 0.70, "cy": 0.27}, sure), audio, spans)
+    assert candidates(found.languages) == ["cy", "en"]
+    assert [s.language for s in found.stretches][1:] == ["cy", "en"]
