@@ -178,6 +178,8 @@ class TestWithMpv:
         player.play_range(500, 1700)  # 0.8 s of wall-clock time at 1.5x
         time.sleep(0.2)
         player.pause()
+        wait_for(player.is_paused)
+        time.sleep(0.1)  # a position mpv sent before it paused may still be on its way
         paused_at = position(player)
         time.sleep(0.3)
         assert position(player) == paused_at
