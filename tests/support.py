@@ -227,3 +227,15 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 class _QuietServer(http.server.ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client hanging up mid-response (a capture stopping) is not news
+
+
+def run_drafts(ws: Any, path: Path) -> list[tuple[Any, ...]]:
+    """(start, end, text, words, language record) of every draft of ``path``'s current run:
+    what a resumed run must equal a clean one in, languages included."""
+    from annotator.core import runs
+
+    media = ws.find_media(str(path))
+    run = ws.current_run(media.id)
+    assert run is not None
+    languages = runs.draft_languages(ws, media.id)
+    return [(d.start_ms, d.end_ms, d.text, d.words, languages[d.id]) for d in ws.drafts(run.id)]

@@ -16,7 +16,6 @@ import json
 import sqlite3
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 from speech_clips import ENGLISH, SPANISH, make_clip
@@ -26,7 +25,7 @@ from annotator.core.store import Workspace
 from annotator.transcribe.engine import Engine, TranscribeOptions
 from annotator.transcribe.pipeline import run_batch
 
-from support import DiskFull, require_tool
+from support import DiskFull, require_tool, run_drafts
 
 
 def _lone_line_clip(folder: Path) -> Path:
@@ -51,14 +50,6 @@ def _seconds(path: Path) -> float:
     return float(found.stdout)
 
 
-def _drafts(ws: Workspace, path: Path) -> list[tuple[Any, ...]]:
-    media = ws.find_media(str(path))
-    run = ws.current_run(media.id)
-    assert run is not None
-    languages = runs.draft_languages(ws, media.id)
-    return [(d.start_ms, d.end_ms, d.text, d.words, languages[d.id]) for d in ws.drafts(run.id)]
-
-
 def test_a_lone_spanish_line_in_a_later_piece_is_spanish_and_resumes_the_same(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -71,7 +62,7 @@ def test_a_lone_spanish_line_in_a_later_piece_is_spanish_and_resumes_the_same(
     with Workspace(tmp_path / "clean.db") as ws:
         (done,) = run_batch(ws, [clip], options, engine_factory=lambda _o: engine)
         assert done.status == "done", done.error
-        clean = _drafts(ws, clip)
+        clean = run_drafts(ws, clip)
         lone = [d for d in clean if d[0] > 15_000]
         assert lone and all(lang.language == "es" and lang.model_id == "base"
                             for *_, lang in lone), clean
@@ -100,4 +91,4 @@ def test_a_lone_spanish_line_in_a_later_piece_is_spanish_and_resumes_the_same(
         assert ("es", True) in {(k, c) for k, _ms, c in resumed_at.languages}
         (result,) = run_batch(ws, [clip], options, engine_factory=lambda _o: engine)
         assert result.status == "done" and "resumed" in (result.note or "")
-        assert _drafts(ws, clip) == clean
+        assert run_drafts(ws, clip) == clean

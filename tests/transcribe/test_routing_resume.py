@@ -9,7 +9,6 @@ import contextlib
 import dataclasses
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
 from speech_clips import bilingual_lines, make_clip
@@ -19,15 +18,7 @@ from annotator.core.store import Workspace
 from annotator.transcribe.engine import Engine, TranscribeOptions
 from annotator.transcribe.pipeline import run_batch
 
-from support import DiskFull, require_tool
-
-
-def _drafts(ws: Workspace, path: Path) -> list[tuple[Any, ...]]:
-    media = ws.find_media(str(path))
-    run = ws.current_run(media.id)
-    assert run is not None
-    languages = runs.draft_languages(ws, media.id)
-    return [(d.start_ms, d.end_ms, d.text, d.words, languages[d.id]) for d in ws.drafts(run.id)]
+from support import DiskFull, require_tool, run_drafts
 
 
 def test_a_bilingual_run_resumed_in_a_later_piece_equals_a_clean_one(
@@ -45,7 +36,7 @@ def test_a_bilingual_run_resumed_in_a_later_piece_equals_a_clean_one(
     with Workspace(tmp_path / "clean.db") as ws:
         (done,) = run_batch(ws, [clip], options, engine_factory=lambda _o: engine)
         assert done.status == "done"
-        clean = _drafts(ws, clip)
+        clean = run_drafts(ws, clip)
         run = ws.current_run(ws.find_media(str(clip)).id)
         assert run is not None
         pieces = ws.conn.execute(
@@ -63,4 +54,4 @@ def test_a_bilingual_run_resumed_in_a_later_piece_equals_a_clean_one(
     with Workspace(db) as ws:
         (result,) = run_batch(ws, [clip], options, engine_factory=lambda _o: engine)
         assert result.status == "done" and "resumed" in (result.note or "")
-        assert _drafts(ws, clip) == clean
+        assert run_drafts(ws, clip) == clean
